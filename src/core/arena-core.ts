@@ -1,0 +1,299 @@
+/**
+ * One thread's view of an arena: typed-array views over the two buffers, its thread slot and
+ * cache, growth, and pressure. Every Arena object (created or attached) owns one ArenaCore.
+ *
+ * Owned words: the header line (written once by the creator before the descriptor exists),
+ * W_SEG_COUNT, W_GROWS, W_CLOSED, W_PRESSURE, W_PEAK_OUT.
+ *   W_SEG_COUNT only grows, by CAS old → new, after the data buffer was grown to hold `new`
+ *     segments. The CAS winner, and only it, links the new segments into the central list.
+ *   W_CLOSED 0 → 1 once, by the creating thread's close().
+ *   W_PRESSURE 0/1: CAS 0 → 1 by the thread that sees usage cross the threshold (it emits
+ *     `pressure`), CAS 1 → 0 when usage falls back below it.
+ *   W_PEAK_OUT: the most segments ever out of the central list (allocated + cached), sampled
+ *     at each refill; raised by a CAS loop.
+ *
+ * Views over the data buffer are fixed-length (length-tracking views over a growable buffer
+ * are 13x slower for plain reads); after growth a thread re-creates them when it first meets
+ * a segment index beyond them (ensureView).
+ */
+import {
+  FLAG_ABA_TAG, FLAG_DEBUG, FLAG_SCRUB, H_ARENA_ID, H_BATCH, H_FLAGS, H_GROWTH_MILLI, H_INITIAL_SEGMENTS, H_MAGIC,
+  H_MAX_LEASES, H_MAX_SEGMENTS, H_MAX_THREADS, H_PRESSURE_MICRO, H_SEGMENT_SHIFT, H_VERSION, LAYOUT_VERSION, MAGIC,
+  W_CENTRAL_HEAD, W_CLOSED, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_PRESSURE, W_SEG_COUNT, computeLayout, type Layout,
+} from './layout.js';
+import { LAST_POISONED, lastIdx, stateIdx, stateQuarantined } from './segment-table.js';
+import { CentralFreeList } from './free-list.js';
+import { MAX_BATCH, ThreadCache } from './cache.js';
+import { WaitQueue, wakeWaiters } from './waiters.js';
+import { claimThreadSlot, freeThreadSlot } from './thread-table.js';
+import { ArenaError, invalidArgument } from '../errors.js';
+
+/** What crosses to another thread to attach: two shareable buffers and the arena's id. */
+export interface ArenaDescriptor {
+  readonly kind: 'segment-arena';
+  readonly id: number;
+  readonly control: SharedArrayBuffer;
+  readonly data: SharedArrayBuffer;
+}
+
+export type CoreEvent = 'pressure' | 'grow';
+export type CoreEmit = (type: CoreEvent, detail: Record<string, number>) => void;
+
+/** Debug: how many released segments wait in a thread's quarantine before reuse. */
+export const QUARANTINE = 16;
+
+/** Debug poison: the 32-bit pattern written over a released segment's bytes. */
+export const POISON32 = 0xdeadbeef | 0;
+const POISON64 = 0xdeadbeefdeadbeefn;
+
+export class ArenaCore {
+  readonly i32: Int32Array;
+  readonly layout: Layout;
+  readonly id: number;
+  readonly segmentSize: number;
+  readonly segmentShift: number;
+  readonly maxSegments: number;
+  readonly scrub: boolean;
+  readonly debug: boolean;
+  readonly growthFactor: number;
+  readonly pressureThreshold: number;
+  readonly central: CentralFreeList;
+  readonly thread: number;
+  readonly cache: ThreadCache;
+  readonly waiters: WaitQueue;
+  /** Local: set when this context detached or the arena was closed through it. */
+  detached = false;
+  /** Debug: released segments of this thread waiting before reuse (STATE QUARANTINED). */
+  private readonly quarantine: number[] = [];
+
+  u8!: Uint8Array;
+  dv!: DataView;
+  z64!: BigInt64Array;
+  d32!: Int32Array;
+  /** Segments covered by the data views in this thread. */
+  viewSegments = 0;
+
+  constructor(
+    readonly descriptor: ArenaDescriptor,
+    private readonly emit: CoreEmit,
+  ) {
+    const i32 = new Int32Array(descriptor.control);
+    this.i32 = i32;
+    if (i32[H_MAGIC] !== MAGIC || i32[H_VERSION] !== LAYOUT_VERSION || i32[H_ARENA_ID] !== descriptor.id) {
+      throw invalidArgument('descriptor', 'must be the descriptor of a segment-arena Arena', descriptor);
+    }
+    const flags = i32[H_FLAGS]!;
+    this.id = descriptor.id;
+    this.segmentShift = i32[H_SEGMENT_SHIFT]!;
+    this.segmentSize = 2 ** this.segmentShift;
+    this.maxSegments = i32[H_MAX_SEGMENTS]!;
+    this.scrub = (flags & FLAG_SCRUB) !== 0;
+    this.debug = (flags & FLAG_DEBUG) !== 0;
+    this.growthFactor = i32[H_GROWTH_MILLI]! / 1000;
+    this.pressureThreshold = i32[H_PRESSURE_MICRO]! / 1e6;
+    this.layout = computeLayout({
+      maxSegments: this.maxSegments,
+      maxLeases: i32[H_MAX_LEASES]!,
+      maxThreads: i32[H_MAX_THREADS]!,
+      segmentSize: this.segmentSize,
+      segmentShift: this.segmentShift,
+      batch: i32[H_BATCH]!,
+    });
+    this.central = new CentralFreeList(
+      i32,
+      new BigInt64Array(descriptor.control, 0, W_CENTRAL_HEAD / 2 + 1),
+      this.layout,
+      (flags & FLAG_ABA_TAG) !== 0,
+    );
+    const t = claimThreadSlot(i32, this.layout);
+    if (!t) throw new ArenaError('ERR_TOO_MANY_LEASES', `no free thread slot (maxThreads = ${this.layout.maxThreads})`);
+    this.thread = t.slot;
+    this.cache = new ThreadCache(i32, this.layout, this.central, this.thread, this.layout.batch, {
+      grow: () => this.grow(),
+      afterRefill: () => this.afterRefill(),
+      afterGive: () => this.afterGive(),
+    });
+    this.waiters = new WaitQueue(i32);
+    this.refreshViews();
+  }
+
+  /** Write the header and link the initial segments. Called once, by the creator. */
+  static initialize(
+    control: SharedArrayBuffer,
+    o: {
+      id: number; segmentShift: number; maxSegments: number; maxLeases: number; maxThreads: number; batch: number;
+      segmentCount: number; scrub: boolean; debug: boolean; abaTag: boolean; growthFactor: number; pressureThreshold: number;
+    },
+  ): void {
+    const i32 = new Int32Array(control);
+    i32[H_MAGIC] = MAGIC;
+    i32[H_VERSION] = LAYOUT_VERSION;
+    i32[H_ARENA_ID] = o.id;
+    i32[H_SEGMENT_SHIFT] = o.segmentShift;
+    i32[H_MAX_SEGMENTS] = o.maxSegments;
+    i32[H_MAX_LEASES] = o.maxLeases;
+    i32[H_MAX_THREADS] = o.maxThreads;
+    i32[H_FLAGS] = (o.scrub ? FLAG_SCRUB : 0) | (o.debug ? FLAG_DEBUG : 0) | (o.abaTag ? FLAG_ABA_TAG : 0);
+    i32[H_BATCH] = o.batch;
+    i32[H_INITIAL_SEGMENTS] = o.segmentCount;
+    i32[H_GROWTH_MILLI] = Math.round(o.growthFactor * 1000);
+    i32[H_PRESSURE_MICRO] = Math.round(o.pressureThreshold * 1e6);
+    const layout = computeLayout({
+      maxSegments: o.maxSegments, maxLeases: o.maxLeases, maxThreads: o.maxThreads,
+      segmentSize: 2 ** o.segmentShift, segmentShift: o.segmentShift, batch: o.batch,
+    });
+    const central = new CentralFreeList(i32, new BigInt64Array(control, 0, W_CENTRAL_HEAD / 2 + 1), layout, o.abaTag);
+    pushRange(central, 0, o.segmentCount, o.batch);
+    Atomics.store(i32, W_SEG_COUNT, o.segmentCount);
+  }
+
+  segCount(): number {
+    return Atomics.load(this.i32, W_SEG_COUNT);
+  }
+
+  isClosed(): boolean {
+    return this.detached || this.i32[W_CLOSED] !== 0;
+  }
+
+  markArenaClosed(): void {
+    Atomics.store(this.i32, W_CLOSED, 1);
+  }
+
+  /** Re-create the fixed-length data views to cover every segment that exists now. */
+  refreshViews(): void {
+    const n = this.segCount();
+    const bytes = n * this.segmentSize;
+    const data = this.descriptor.data;
+    this.u8 = new Uint8Array(data, 0, bytes);
+    this.dv = new DataView(data, 0, bytes);
+    this.z64 = new BigInt64Array(data, 0, bytes / 8);
+    this.d32 = new Int32Array(data, 0, bytes / 4);
+    this.viewSegments = n;
+  }
+
+  ensureView(index: number): void {
+    if (index >= this.viewSegments) this.refreshViews();
+  }
+
+  /** Zero one segment (BigInt64Array.fill: 5x faster than Uint8Array.fill on shared memory). */
+  zero(index: number): void {
+    this.ensureView(index);
+    const w = this.segmentSize / 8;
+    this.z64.fill(0n, index * w, index * w + w);
+  }
+
+  poison(index: number): void {
+    this.ensureView(index);
+    const w = this.segmentSize / 8;
+    this.z64.fill(POISON64, index * w, index * w + w);
+  }
+
+  /** Debug: true if the poison written at release is intact. */
+  poisonIntact(index: number): boolean {
+    this.ensureView(index);
+    const w = this.segmentSize / 4;
+    const d = this.d32;
+    for (let k = index * w, end = k + w; k < end; k++) if (d[k] !== POISON32) return false;
+    return true;
+  }
+
+  /** Debug: write the poison over a segment this thread holds exclusively. */
+  poisonSegment(index: number): void {
+    this.poison(index);
+    this.i32[lastIdx(this.layout, index)] = LAST_POISONED;
+  }
+
+  /**
+   * Debug: check that nobody wrote a poisoned segment after its release, then zero it. A
+   * damaged poison is counted in W_POISON_DAMAGE, which audit() reports as a problem.
+   */
+  checkPoisonAndZero(index: number): void {
+    if (!this.poisonIntact(index)) Atomics.add(this.i32, W_POISON_DAMAGE, 1);
+    this.zero(index);
+  }
+
+  /** Give back a free segment this thread holds exclusively (quarantined first in debug mode). */
+  recycle(index: number): void {
+    if (!this.debug) {
+      this.cache.put(index);
+      return;
+    }
+    this.i32[stateIdx(this.layout, index)] = stateQuarantined(this.thread);
+    this.quarantine.push(index);
+    if (this.quarantine.length > QUARANTINE) this.cache.put(this.quarantine.shift()!);
+  }
+
+  /**
+   * Grow the data buffer by growthFactor (up to maxSegments). Returns true if the segment
+   * count grew (by this thread or a racing one), false at maxSize or if not growable.
+   * Races with: other growers. Each grows the buffer first (a grow to a size at or below the
+   * current one throws and is ignored), then CASes W_SEG_COUNT; only the CAS winner links
+   * the new segments, so each new segment enters the central list exactly once.
+   */
+  grow(): boolean {
+    const data = this.descriptor.data;
+    const cur = this.segCount();
+    if (!data.growable || cur >= this.maxSegments) return false;
+    const next = Math.min(this.maxSegments, Math.max(cur + 1, Math.ceil(cur * this.growthFactor)));
+    const bytes = next * this.segmentSize;
+    if (data.byteLength < bytes) {
+      try {
+        data.grow(bytes);
+      } catch {
+        if (data.byteLength < bytes) return false; // out of memory: cannot grow
+      }
+    }
+    if (Atomics.compareExchange(this.i32, W_SEG_COUNT, cur, next) !== cur) return true;
+    pushRange(this.central, cur, next, this.layout.batch);
+    Atomics.add(this.i32, W_GROWS, 1);
+    Atomics.store(this.i32, W_PRESSURE, 0); // usage is measured against the new size from now on
+    this.refreshViews();
+    this.emit('grow', { from: cur * this.segmentSize, to: bytes, segments: next });
+    wakeWaiters(this.i32);
+    return true;
+  }
+
+  private afterRefill(): void {
+    const count = this.segCount();
+    const out = count - this.central.count();
+    for (;;) {
+      const p = Atomics.load(this.i32, W_PEAK_OUT);
+      if (p >= out || Atomics.compareExchange(this.i32, W_PEAK_OUT, p, out) === p) break;
+    }
+    if (out >= this.pressureThreshold * count) {
+      if (Atomics.compareExchange(this.i32, W_PRESSURE, 0, 1) === 0) {
+        this.emit('pressure', { used: out * this.segmentSize, size: count * this.segmentSize, ratio: out / count });
+        if (this.descriptor.data.growable) this.grow();
+      }
+    }
+  }
+
+  private afterGive(): void {
+    if (this.i32[W_PRESSURE] !== 0) {
+      const count = this.segCount();
+      if (count - this.central.count() < this.pressureThreshold * count) Atomics.compareExchange(this.i32, W_PRESSURE, 1, 0);
+    }
+    wakeWaiters(this.i32);
+  }
+
+  /** Give back everything this thread caches and free its thread slot. */
+  detach(): void {
+    if (this.detached) return;
+    for (const idx of this.quarantine.splice(0)) this.cache.put(idx);
+    this.cache.flushAll();
+    freeThreadSlot(this.i32, this.layout, this.thread);
+    this.detached = true;
+  }
+}
+
+/** Link segments [from, to) into the central list in batches and make them available. */
+function pushRange(central: CentralFreeList, from: number, to: number, batch: number): void {
+  const b = new Int32Array(Math.min(batch, MAX_BATCH));
+  for (let s = from; s < to; ) {
+    const n = Math.min(b.length, to - s);
+    for (let k = 0; k < n; k++) b[k] = s + k;
+    central.push(b, 0, n);
+    central.give(n);
+    s += n;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The word map: every shared word of an arena, its offset, width and meaning, in one place.
+ *
+ * An arena is two SharedArrayBuffers:
+ *   - the CONTROL buffer: Int32 words only, fixed size, sized up front for `maxSize`;
+ *   - the DATA buffer: segment bytes only, growable when `maxSize > size`.
+ * Keeping metadata in its own buffer is stronger than "out of band": a raw view of a segment
+ * (`segment.as(...)`, whose `.buffer` exposes the whole data buffer) cannot reach a free-list
+ * link, a generation or a lease counter, whatever it writes.
+ *
+ * Control buffer (Int32 word indices; one line = 16 words = 64 bytes):
+ *
+ *   line 0   H_*        immutable configuration, written once by the creator before any attach
+ *   line 1   SEG_COUNT  current segment count (grows), CLOSED flag, GROWS counter
+ *   line 2   CENTRAL    64-bit central free-list head (BigInt64 at word 32): [index+1 | tag]
+ *   line 3   AVAIL      unreserved free segments in the central list; CENTRAL_COUNT physical count
+ *   line 4   WAITERS    pending async allocation requests; EPOCH, the word waiters wait on
+ *   line 5   counters   lease uid source, lease slot cursor, thread uid source, pressure state, peak
+ *   then     THREADS    maxThreads entries x 16 words (one line each)
+ *   then     LEASES     maxLeases entries x 8 words (two per line; see leaseSlotForCursor)
+ *   then     SEGMENTS   maxSegments entries x 4 words: GEN, STATE, LAST, NEXT
+ *
+ * Owners: each group of words has exactly one module that writes it and documents its
+ * protocol: central + AVAIL + CENTRAL_COUNT → free-list.ts; WAITERS/EPOCH → waiters.ts;
+ * THREADS → thread-table.ts; LEASES → lease-table.ts; SEGMENTS → segment-table.ts;
+ * header, SEG_COUNT, GROWS, counters → arena-core.ts. Nothing else computes an offset.
+ */
+import type { ResolvedArenaOptions } from '../options.js';
+
+/** Words per cache line (64 bytes). */
+export const LINE_WORDS = 16;
+
+// ---- line 0: immutable header -------------------------------------------------------------
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_ARENA_ID = 2;
+export const H_SEGMENT_SHIFT = 3;
+export const H_MAX_SEGMENTS = 4;
+export const H_MAX_LEASES = 5;
+export const H_MAX_THREADS = 6;
+export const H_FLAGS = 7;
+export const H_BATCH = 8;
+export const H_INITIAL_SEGMENTS = 9;
+export const H_GROWTH_MILLI = 10;
+export const H_PRESSURE_MICRO = 11;
+
+export const MAGIC = 0x5345_4741; // "SEGA"
+export const LAYOUT_VERSION = 1;
+export const FLAG_SCRUB = 1 << 0;
+export const FLAG_DEBUG = 1 << 1;
+export const FLAG_ABA_TAG = 1 << 2;
+
+// ---- line 1: size and lifecycle -------------------------------------------------------------
+/** Current number of segments; only grows (arena-core.ts). */
+export const W_SEG_COUNT = 16;
+/** 0 while open, 1 once the creating thread closed the arena. */
+export const W_CLOSED = 17;
+/** Number of successful grows. */
+export const W_GROWS = 18;
+
+// ---- line 2: central free-list head, a BigInt64 element -----------------------------------
+/** Word index of the 64-bit head; its BigInt64Array index is this / 2. */
+export const W_CENTRAL_HEAD = 32;
+
+// ---- line 3: free counts (written by free-list.ts) ----------------------------------------
+/** Free segments in the central list that any lease may take (the rest back reservations). */
+export const W_AVAIL = 48;
+/** Segments physically linked into the central list. */
+export const W_CENTRAL_COUNT = 49;
+
+// ---- line 4: waiting (waiters.ts) -----------------------------------------------------------
+export const W_WAITERS = 64;
+export const W_EPOCH = 65;
+
+// ---- line 5: counters (arena-core.ts, lease-table.ts, thread-table.ts) --------------------
+export const W_LEASE_UID = 80;
+export const W_LEASE_CURSOR = 81;
+export const W_THREAD_UID = 82;
+export const W_PRESSURE = 83;
+export const W_PEAK_OUT = 84;
+/** Debug: segments found written after their release (damaged poison); Atomics.add. */
+export const W_POISON_DAMAGE = 85;
+
+export const HEADER_WORDS = 96;
+
+// ---- thread table -------------------------------------------------------------------------
+export const THREAD_WORDS = LINE_WORDS;
+/** Uid of the attached context in this slot, 0 when the slot is free. */
+export const T_UID = 0;
+
+// ---- lease table ----------------------------------------------------------------------------
+export const LEASE_WORDS = 8;
+/** Charged segments + incarnation + closed bit; see lease-table.ts. */
+export const L_USED = 0;
+export const L_LIMIT = 1;
+export const L_PEAK = 2;
+export const L_RESERVE = 3;
+export const L_RES_USED = 4;
+/** Unique lease id (never reused within an arena), 0 when the slot is free. */
+export const L_UID = 5;
+/** Segments released by `close()` (leaks) over the lease's life. */
+export const L_LEAKED = 6;
+
+// ---- segment table --------------------------------------------------------------------------
+export const SEG_WORDS = 4;
+/** Generation: bumped by CAS on every release and transfer. */
+export const S_GEN = 0;
+/** Where the segment is: FREE | CACHED(thread) | OWNED(lease slot); see segment-table.ts. */
+export const S_STATE = 1;
+/** Uid of the last lease that owned the segment; 0 = known zero; -1 = poisoned (debug). */
+export const S_LAST = 2;
+/** Next segment in the central list (-1 = none). */
+export const S_NEXT = 3;
+
+/** Offsets derived from the options; one instance per arena, identical in every thread. */
+export interface Layout {
+  readonly threadBase: number;
+  readonly leaseBase: number;
+  readonly segBase: number;
+  readonly controlWords: number;
+  readonly controlBytes: number;
+  readonly maxSegments: number;
+  readonly maxLeases: number;
+  readonly maxThreads: number;
+  readonly segmentSize: number;
+  readonly segmentShift: number;
+  /** Segments per batch moved between a thread cache and the central list. */
+  readonly batch: number;
+}
+
+const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/** Batch size: 32 for large arenas, smaller for small ones so caches never hoard the arena. */
+export function batchFor(segmentCount: number): number {
+  return Math.max(1, Math.min(32, Math.floor(segmentCount / 64)));
+}
+
+export function computeLayout(
+  o: Pick<ResolvedArenaOptions, 'maxSegments' | 'maxLeases' | 'maxThreads' | 'segmentSize' | 'segmentShift'> & {
+    batch: number;
+  },
+): Layout {
+  const threadBase = HEADER_WORDS;
+  const leaseBase = alignUp(threadBase + o.maxThreads * THREAD_WORDS, LINE_WORDS);
+  const segBase = alignUp(leaseBase + o.maxLeases * LEASE_WORDS, LINE_WORDS);
+  const controlWords = alignUp(segBase + o.maxSegments * SEG_WORDS, LINE_WORDS);
+  return Object.freeze({
+    threadBase,
+    leaseBase,
+    segBase,
+    controlWords,
+    controlBytes: controlWords * 4,
+    maxSegments: o.maxSegments,
+    maxLeases: o.maxLeases,
+    maxThreads: o.maxThreads,
+    segmentSize: o.segmentSize,
+    segmentShift: o.segmentShift,
+    batch: o.batch,
+  });
+}
+
+/** Word index of a segment's word `w` (S_GEN, S_STATE, S_LAST, S_NEXT). */
+export const segWord = (l: Layout, index: number, w: number): number => l.segBase + index * SEG_WORDS + w;
+/** Word index of a lease slot's word `w`. */
+export const leaseWord = (l: Layout, slot: number, w: number): number => l.leaseBase + slot * LEASE_WORDS + w;
+/** Word index of a thread slot's word `w`. */
+export const threadWord = (l: Layout, slot: number, w: number): number => l.threadBase + slot * THREAD_WORDS + w;
+
+/**
+ * Lease slots share a 64-byte line in pairs. Slots are handed out in the order
+ * 0, 2, 4, …, 1, 3, 5, … so that two leases open at once share a line only when more
+ * than half the table is in use: the hot `L_USED` words of busy leases stay apart.
+ */
+export function leaseSlotForCursor(cursor: number, maxLeases: number): number {
+  const half = Math.ceil(maxLeases / 2);
+  const c = cursor % maxLeases;
+  return c < half ? c * 2 : (c - half) * 2 + 1;
+}

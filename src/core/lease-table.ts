@@ -1,0 +1,153 @@
+/**
+ * Per-lease accounting words (8 Int32 words per lease slot, two slots per cache line).
+ *
+ * Owned words:
+ *   USED      bits 0..21  charged segments (count)
+ *             bits 22..30 incarnation: the low 9 bits of the lease uid
+ *             bit  31     CLOSED
+ *             Written ONLY by compareExchange (charge, close) and Atomics.sub (uncharge).
+ *   LIMIT     hard limit in segments. Written once by the creator before the lease is shared.
+ *   PEAK      highest count ever charged; raised by a CAS loop (max), never lowered.
+ *   RESERVE   reserved segments. Written once by the creator.
+ *   RES_USED  segments currently drawn from the reservation; CAS up (draw) / CAS down (restore).
+ *   UID       unique id of the lease in this slot (0 = slot free). CAS 0 → uid claims the slot;
+ *             a store of 0 by the closer frees it.
+ *   LEAKED    segments that close() had to release (the lease leaked them); Atomics.add.
+ *
+ * Invariants:
+ *   count(USED) <= LIMIT, at every instant: a charge commits only through a CAS whose new value
+ *     stays within LIMIT; nothing else ever raises the count. So no observer, audit included,
+ *     can see a lease over its limit, not even transiently.
+ *   owned(lease) <= count(USED) at every instant: allocation charges BEFORE it takes a segment;
+ *     release bumps the generation and moves the segment BEFORE it uncharges. At quiescence
+ *     owned == count (audit checks it).
+ *   A charge can never land on a closed lease or on a later lease reusing the slot: the CAS
+ *     expects the exact incarnation bits with CLOSED clear. A stale Lease object could only be
+ *     fooled after 512 reuses of its slot during one stall; slots are handed out round-robin
+ *     (W_LEASE_CURSOR), so that takes 512 x maxLeases lease creations while it stalls.
+ */
+import { L_LEAKED, L_LIMIT, L_PEAK, L_RES_USED, L_RESERVE, L_UID, L_USED, W_LEASE_CURSOR, W_LEASE_UID, leaseSlotForCursor, leaseWord, type Layout } from './layout.js';
+
+export const COUNT_MASK = (1 << 22) - 1;
+export const CLOSED_BIT = 1 << 31;
+const INC_SHIFT = 22;
+const INC_MASK = 0x1ff;
+
+/** The USED word of an open lease with no charge: its incarnation bits, CLOSED clear. */
+export const usedBase = (uid: number): number => (uid & INC_MASK) << INC_SHIFT;
+
+export type ChargeResult = 0 | 1 | 2;
+export const CHARGED: ChargeResult = 0;
+export const OVER_LIMIT: ChargeResult = 1;
+export const CLOSED: ChargeResult = 2;
+
+/** Claim a free slot and initialise it. Returns the slot, or -1 when the table is full. */
+export function openLease(i32: Int32Array, l: Layout, limit: number, reserve: number): { slot: number; uid: number } | null {
+  // Uids start at 1 and are never reused (31 bits: 2^31 leases per arena lifetime).
+  const uid = (Atomics.add(i32, W_LEASE_UID, 1) + 1) | 0;
+  for (let attempt = 0; attempt < l.maxLeases; attempt++) {
+    const cursor = Atomics.add(i32, W_LEASE_CURSOR, 1) >>> 0;
+    const slot = leaseSlotForCursor(cursor, l.maxLeases);
+    if (Atomics.compareExchange(i32, leaseWord(l, slot, L_UID), 0, uid) !== 0) continue;
+    // The slot is ours; nobody reads its words until the descriptor is shared.
+    Atomics.store(i32, leaseWord(l, slot, L_LIMIT), limit);
+    Atomics.store(i32, leaseWord(l, slot, L_RESERVE), reserve);
+    Atomics.store(i32, leaseWord(l, slot, L_RES_USED), 0);
+    Atomics.store(i32, leaseWord(l, slot, L_PEAK), 0);
+    Atomics.store(i32, leaseWord(l, slot, L_LEAKED), 0);
+    Atomics.store(i32, leaseWord(l, slot, L_USED), usedBase(uid));
+    return { slot, uid };
+  }
+  return null;
+}
+
+/**
+ * Charge `n` segments to the lease whose USED word is `usedIdx`.
+ * Races with: charges and uncharges from every thread that holds this lease, and close().
+ * Losing the CAS means the count moved: re-read and re-check the limit. Winning publishes the
+ * new count; the limit held in the value it published.
+ */
+export function charge(i32: Int32Array, usedIdx: number, base: number, limit: number, n: number): ChargeResult {
+  for (;;) {
+    const u = i32[usedIdx]!; // a stale plain read only makes the CAS fail
+    if ((u & ~COUNT_MASK) !== base) return CLOSED;
+    if ((u & COUNT_MASK) + n > limit) return OVER_LIMIT;
+    if (Atomics.compareExchange(i32, usedIdx, u, u + n) === u) return CHARGED;
+  }
+}
+
+/** Give back `n` charged segments. The count bits never borrow: count >= n by the invariant. */
+export function uncharge(i32: Int32Array, usedIdx: number, n: number): void {
+  Atomics.sub(i32, usedIdx, n);
+}
+
+/** Raise PEAK to at least `count`. Races with other raisers only; the max always survives. */
+export function raisePeak(i32: Int32Array, peakIdx: number, count: number): void {
+  for (;;) {
+    const p = Atomics.load(i32, peakIdx);
+    if (p >= count || Atomics.compareExchange(i32, peakIdx, p, count) === p) return;
+  }
+}
+
+/**
+ * Set CLOSED on the lease if it is still the incarnation `base`. Returns the count charged at
+ * that instant, or -1 if the lease was already closed (or the slot reused).
+ */
+export function markClosed(i32: Int32Array, usedIdx: number, base: number): number {
+  for (;;) {
+    const u = Atomics.load(i32, usedIdx);
+    if ((u & ~COUNT_MASK) !== base) return -1;
+    if (Atomics.compareExchange(i32, usedIdx, u, u | CLOSED_BIT) === u) return u & COUNT_MASK;
+  }
+}
+
+/** Draw one segment from the reservation if any is left. */
+export function drawReservation(i32: Int32Array, l: Layout, slot: number, reserve: number): boolean {
+  const w = leaseWord(l, slot, L_RES_USED);
+  for (;;) {
+    const r = Atomics.load(i32, w);
+    if (r >= reserve) return false;
+    if (Atomics.compareExchange(i32, w, r, r + 1) === r) return true;
+  }
+}
+
+/** Give one drawn segment back to the reservation; false if nothing was drawn. */
+export function restoreReservation(i32: Int32Array, l: Layout, slot: number): boolean {
+  const w = leaseWord(l, slot, L_RES_USED);
+  for (;;) {
+    const r = Atomics.load(i32, w);
+    if (r <= 0) return false;
+    if (Atomics.compareExchange(i32, w, r, r - 1) === r) return true;
+  }
+}
+
+/** A plain snapshot of a slot's words (stats and audit). */
+export interface LeaseWords {
+  uid: number;
+  used: number;
+  closed: boolean;
+  limit: number;
+  peak: number;
+  reserve: number;
+  resUsed: number;
+  leaked: number;
+}
+
+export function readLease(i32: Int32Array, l: Layout, slot: number): LeaseWords {
+  const u = Atomics.load(i32, leaseWord(l, slot, L_USED));
+  return {
+    uid: Atomics.load(i32, leaseWord(l, slot, L_UID)),
+    used: u & COUNT_MASK,
+    closed: (u & CLOSED_BIT) !== 0,
+    limit: Atomics.load(i32, leaseWord(l, slot, L_LIMIT)),
+    peak: Atomics.load(i32, leaseWord(l, slot, L_PEAK)),
+    reserve: Atomics.load(i32, leaseWord(l, slot, L_RESERVE)),
+    resUsed: Atomics.load(i32, leaseWord(l, slot, L_RES_USED)),
+    leaked: Atomics.load(i32, leaseWord(l, slot, L_LEAKED)),
+  };
+}
+
+/** Free the slot (the closer, after every segment is gone). */
+export function freeLeaseSlot(i32: Int32Array, l: Layout, slot: number): void {
+  Atomics.store(i32, leaseWord(l, slot, L_UID), 0);
+}

@@ -1,0 +1,444 @@
+/**
+ * Lease: the owner of a task's memory, with a hard limit (Flink's memory "owner" plus its
+ * releaseAll, and the MemoryManager page budget).
+ *
+ * Protocol of one allocation (the order is what keeps the invariants of lease-table.ts and
+ * segment-table.ts):
+ *   1. charge USED by CAS within LIMIT            (a limit is never exceeded, even briefly)
+ *   2. take a free segment: thread cache → central list (→ grow) → this lease's reservation
+ *   3. bind: STATE = OWNED(slot); scrub if another lease wrote it last; read GEN
+ * and of one release:
+ *   1. CAS GEN gen → gen+1                         (exactly one release/transfer wins)
+ *   2. recycle: STATE = CACHED(thread) (or back to the reservation)
+ *   3. uncharge USED
+ * This module owns no shared word of its own: it drives the protocols of lease-table.ts,
+ * segment-table.ts, cache.ts and free-list.ts.
+ */
+import {
+  ArenaError, arenaClosed, arenaExhausted, foreignSegment, invalidArgument, leaseClosed, leaseLimit, segmentReleased,
+} from '../errors.js';
+import type { ArenaCore } from './arena-core.js';
+import { L_PEAK, L_RES_USED, L_LEAKED, L_USED, leaseWord } from './layout.js';
+import {
+  CHARGED, COUNT_MASK, OVER_LIMIT, charge, drawReservation, freeLeaseSlot, markClosed, raisePeak, restoreReservation,
+  uncharge, usedBase,
+} from './lease-table.js';
+import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
+import { MemorySegment } from './segment.js';
+
+/** What crosses to another thread to use the same lease there (`arena.attachLease`). */
+export interface LeaseDescriptor {
+  readonly kind: 'segment-arena-lease';
+  readonly arenaId: number;
+  readonly slot: number;
+  readonly uid: number;
+  readonly name: string;
+  readonly limit: number;
+  readonly reserve: number;
+}
+
+/** Options of {@link Lease.allocateAsync}. */
+export interface AllocateAsyncOptions {
+  /** Abort the wait: the promise rejects with ERR_ABORTED (`cause` = the signal's reason). */
+  signal?: AbortSignal;
+  /** Give up after this many milliseconds: the promise rejects with ERR_TIMEOUT. */
+  timeout?: number;
+}
+
+/** How long close() keeps looking for segments whose allocation was in flight when it began. */
+const CLOSE_SETTLE_MS = 200;
+
+/**
+ * A lease holds segments for one owner, under a hard limit. Create it with `arena.lease()`;
+ * use it from another thread with `arena.attachLease(lease.descriptor)`.
+ */
+export class Lease {
+  /** @internal */ readonly ctx: ArenaCore;
+  /** @internal */ readonly slot: number;
+  /** Unique id of the lease within its arena. */
+  readonly id: number;
+  /** The name given at creation (for messages and reports). */
+  readonly name: string;
+  /** @internal limit in segments */ readonly limitSegments: number;
+  /** @internal reserved segments */ readonly reserveSegments: number;
+  /** @internal */ readonly ownerState: number;
+  private readonly base: number;
+  private readonly usedIdx: number;
+  private readonly peakIdx: number;
+  private closedLocal = false;
+
+  /** @internal */
+  constructor(ctx: ArenaCore, slot: number, uid: number, name: string, limit: number, reserve: number) {
+    this.ctx = ctx;
+    this.slot = slot;
+    this.id = uid;
+    this.name = name;
+    this.limitSegments = limit;
+    this.reserveSegments = reserve;
+    this.ownerState = stateOwned(slot);
+    this.base = usedBase(uid);
+    this.usedIdx = leaseWord(ctx.layout, slot, L_USED);
+    this.peakIdx = leaseWord(ctx.layout, slot, L_PEAK);
+  }
+
+  /** Hard limit in bytes. */
+  get limit(): number {
+    return this.limitSegments * this.ctx.segmentSize;
+  }
+  /** Bytes set aside for this lease alone. */
+  get reserve(): number {
+    return this.reserveSegments * this.ctx.segmentSize;
+  }
+  /** Bytes currently held (charged), as every thread sees it. */
+  get used(): number {
+    return (Atomics.load(this.ctx.i32, this.usedIdx) & COUNT_MASK) * this.ctx.segmentSize;
+  }
+  /** Most bytes ever held at once. */
+  get peak(): number {
+    return Atomics.load(this.ctx.i32, this.peakIdx) * this.ctx.segmentSize;
+  }
+  /** True once the lease was closed (in any thread). */
+  get closed(): boolean {
+    if (this.closedLocal) return true;
+    return (Atomics.load(this.ctx.i32, this.usedIdx) & ~COUNT_MASK) !== this.base;
+  }
+
+  /** A cloneable description to attach this lease in another thread. */
+  get descriptor(): LeaseDescriptor {
+    return Object.freeze({
+      kind: 'segment-arena-lease',
+      arenaId: this.ctx.id,
+      slot: this.slot,
+      uid: this.id,
+      name: this.name,
+      limit: this.limitSegments,
+      reserve: this.reserveSegments,
+    });
+  }
+
+  /**
+   * Allocate one segment.
+   * @throws ArenaError ERR_LEASE_LIMIT past the limit, ERR_ARENA_EXHAUSTED when no segment is
+   * free and the arena cannot grow, ERR_LEASE_CLOSED / ERR_ARENA_CLOSED after close.
+   */
+  allocate(): MemorySegment {
+    return this.allocOne(true)!;
+  }
+
+  /** Allocate one segment, or return null when the arena is exhausted (limits still throw). */
+  tryAllocate(): MemorySegment | null {
+    return this.allocOne(false);
+  }
+
+  /** Allocate `n` segments, all or nothing. */
+  allocateMany(n: number): MemorySegment[] {
+    const r = this.allocMany(checkCount(n));
+    if (r === null) throw arenaExhausted(n);
+    return r;
+  }
+
+  /**
+   * Allocate `n` segments (all or nothing), waiting while the arena is exhausted. Requests of
+   * one thread are served first-in first-out. Never waits past the limit: a request that the
+   * limit cannot admit now rejects at once with ERR_LEASE_LIMIT.
+   */
+  allocateAsync(n = 1, options: AllocateAsyncOptions = {}): Promise<MemorySegment[]> {
+    try {
+      const count = checkCount(n);
+      if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object', options);
+      const { signal, timeout } = options;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgument('signal', 'must be an AbortSignal', signal);
+      if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0) || !Number.isFinite(timeout))) {
+        throw invalidArgument('timeout', 'must be a non-negative finite number of milliseconds', timeout);
+      }
+      this.ensureOpen();
+      const held = Atomics.load(this.ctx.i32, this.usedIdx) & COUNT_MASK;
+      if (count > this.limitSegments || (held + count > this.limitSegments && this.limitSegments < this.ctx.maxSegments)) {
+        throw leaseLimit(this.name, count, held, this.limitSegments);
+      }
+      if (this.ctx.waiters.length === 0) {
+        const now = this.allocMany(count);
+        if (now !== null) return Promise.resolve(now);
+      }
+      return this.ctx.waiters.wait({ attempt: () => this.allocMany(count) ?? undefined, signal, timeout });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Release one segment or an array of segments back to the arena. */
+  release(segments: MemorySegment | readonly MemorySegment[]): void {
+    this.ensureOpen();
+    if (Array.isArray(segments)) {
+      // Validate all first, so a bad element leaves every segment where it was.
+      const seen = new Set<number>();
+      for (const s of segments as readonly unknown[]) {
+        this.checkOwned(s);
+        const seg = s as MemorySegment;
+        if (seen.has(seg.index)) throw segmentReleased(`${seg.index} (listed twice)`);
+        seen.add(seg.index);
+      }
+      let first: unknown;
+      for (const seg of segments as readonly MemorySegment[]) {
+        try {
+          this.releaseOne(seg);
+        } catch (e) {
+          first ??= e;
+        }
+      }
+      if (first !== undefined) throw first;
+      return;
+    }
+    this.releaseOne(segments as MemorySegment);
+  }
+
+  /**
+   * Move a segment to another lease of the same arena without copying: ownership and charge
+   * move together (the target's limit applies). The segment object stays usable; its
+   * generation (and so its handle) changes, and handles taken before become stale.
+   */
+  transfer(segment: MemorySegment, to: Lease): void {
+    this.ensureOpen();
+    if (!(to instanceof Lease)) throw invalidArgument('to', 'must be a Lease', to);
+    if (to.ctx.id !== this.ctx.id) throw foreignSegment(`transfer target '${to.name}'`, 'arena');
+    to.ensureOpen();
+    this.checkOwned(segment);
+    if (to.slot === this.slot) return;
+    const i32 = this.ctx.i32;
+    const l = this.ctx.layout;
+    const gen = segment.gen;
+    const r = charge(i32, to.usedIdx, to.base, to.limitSegments, 1);
+    if (r !== CHARGED) {
+      if (r === OVER_LIMIT) throw leaseLimit(to.name, 1, i32[to.usedIdx]! & COUNT_MASK, to.limitSegments);
+      throw leaseClosed(to.name);
+    }
+    if (!bumpGeneration(i32, l, segment.index, gen)) {
+      uncharge(i32, to.usedIdx, 1);
+      throw segmentReleased(`${segment.index}`);
+    }
+    i32[stateIdx(l, segment.index)] = to.ownerState;
+    i32[lastIdx(l, segment.index)] = to.id;
+    uncharge(i32, this.usedIdx, 1);
+    to.notePeak();
+    segment.gen = (gen + 1) | 0;
+    segment.leaseSlot = to.slot;
+  }
+
+  /**
+   * Close the lease: release every segment it still holds (in any thread) and give back its
+   * reservation. Idempotent. Returns the number of segments it had to release.
+   * In debug mode a lease that still held segments is a leak: close throws ERR_LEAK after
+   * releasing them.
+   */
+  close(): number {
+    if (this.closedLocal) return 0;
+    const ctx = this.ctx;
+    if (ctx.detached) throw arenaClosed();
+    const i32 = ctx.i32;
+    const charged = markClosed(i32, this.usedIdx, this.base);
+    this.closedLocal = true;
+    if (charged < 0) return 0; // closed by another thread first
+    let released = 0;
+    let remaining = charged;
+    const deadline = Date.now() + CLOSE_SETTLE_MS;
+    while (remaining > 0) {
+      released += this.releaseAllOwned();
+      remaining = Atomics.load(i32, this.usedIdx) & COUNT_MASK;
+      // Whatever is still charged is an allocation or release in flight in another thread;
+      // it completes within nanoseconds unless that thread died (then recovery repairs it).
+      if (remaining > 0 && Date.now() > deadline) break;
+    }
+    const l = ctx.layout;
+    const resLeft = this.reserveSegments - Atomics.load(i32, leaseWord(l, this.slot, L_RES_USED));
+    ctx.central.give(resLeft);
+    if (released > 0) Atomics.add(i32, leaseWord(l, this.slot, L_LEAKED), released);
+    if (remaining === 0) freeLeaseSlot(i32, l, this.slot);
+    ctx.cache.flushAll();
+    if (ctx.debug && released > 0) {
+      throw new ArenaError('ERR_LEAK', `lease '${this.name}' was closed while it still held ${released} segment(s) (debug: leak = error)`);
+    }
+    return released;
+  }
+
+  /** `using lease = arena.lease()` closes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  /** @internal Throws unless both this lease and its arena object are open. */
+  ensureOpen(): void {
+    if (this.ctx.isClosed()) throw arenaClosed();
+    if (this.closed) {
+      this.closedLocal = true;
+      throw leaseClosed(this.name);
+    }
+  }
+
+  private notePeak(): void {
+    const c = Atomics.load(this.ctx.i32, this.usedIdx) & COUNT_MASK;
+    if (c > this.ctx.i32[this.peakIdx]!) raisePeak(this.ctx.i32, this.peakIdx, c);
+  }
+
+  /**
+   * Charge `n` segments. Returns false when the limit refuses them but the limit is the whole
+   * arena (an unlimited lease): that is exhaustion, not a limit, for the caller to report.
+   */
+  private chargeOrThrow(n: number): boolean {
+    const i32 = this.ctx.i32;
+    const r = charge(i32, this.usedIdx, this.base, this.limitSegments, n);
+    if (r === CHARGED) {
+      this.notePeak();
+      return true;
+    }
+    if (r === OVER_LIMIT) {
+      if (this.limitSegments >= this.ctx.maxSegments) return false;
+      throw leaseLimit(this.name, n, i32[this.usedIdx]! & COUNT_MASK, this.limitSegments);
+    }
+    this.closedLocal = true;
+    throw leaseClosed(this.name);
+  }
+
+  private allocOne(throwIfExhausted: boolean): MemorySegment | null {
+    const ctx = this.ctx;
+    if (ctx.isClosed()) throw arenaClosed();
+    if (!this.chargeOrThrow(1)) {
+      if (throwIfExhausted) throw arenaExhausted(1);
+      return null;
+    }
+    let idx = ctx.cache.take();
+    if (idx < 0) idx = this.takeReserved();
+    if (idx < 0) {
+      uncharge(ctx.i32, this.usedIdx, 1);
+      if (throwIfExhausted) throw arenaExhausted(1);
+      return null;
+    }
+    return this.bind(idx);
+  }
+
+  private allocMany(n: number): MemorySegment[] | null {
+    const ctx = this.ctx;
+    if (ctx.isClosed()) throw arenaClosed();
+    if (n === 0) {
+      this.ensureOpen();
+      return [];
+    }
+    if (!this.chargeOrThrow(n)) return null;
+    const got: number[] = [];
+    let reserved = 0;
+    while (got.length < n) {
+      let idx = ctx.cache.take();
+      if (idx < 0) {
+        idx = this.takeReserved();
+        if (idx >= 0) reserved++;
+      }
+      if (idx < 0) break;
+      got.push(idx);
+    }
+    if (got.length < n) {
+      // All or nothing: give back what was taken, reservation draws to the reservation.
+      for (let k = got.length - 1; k >= 0; k--) {
+        if (k >= got.length - reserved) this.returnToReservation(got[k]!);
+        else ctx.cache.put(got[k]!);
+      }
+      uncharge(ctx.i32, this.usedIdx, n);
+      return null;
+    }
+    const out = new Array<MemorySegment>(n);
+    for (let k = 0; k < n; k++) out[k] = this.bind(got[k]!);
+    return out;
+  }
+
+  /** Draw one segment from this lease's reservation (the arena is otherwise exhausted). */
+  private takeReserved(): number {
+    if (this.reserveSegments === 0) return -1;
+    const ctx = this.ctx;
+    if (!drawReservation(ctx.i32, ctx.layout, this.slot, this.reserveSegments)) return -1;
+    const one = new Int32Array(1);
+    if (ctx.central.popExactly(1, one, 0, new Int32Array(32)) === 1) return one[0]!;
+    restoreReservation(ctx.i32, ctx.layout, this.slot);
+    return -1;
+  }
+
+  /**
+   * Push a segment this thread holds exclusively back behind the reservation. Push first,
+   * then restore, so the central list always holds what AVAIL plus reservations promise.
+   */
+  private returnToReservation(idx: number): void {
+    const ctx = this.ctx;
+    ctx.central.push([idx], 0, 1);
+    if (!restoreReservation(ctx.i32, ctx.layout, this.slot)) ctx.central.give(1);
+  }
+
+  /** Make the exclusively held free segment `idx` this lease's and wrap it. */
+  private bind(idx: number): MemorySegment {
+    const ctx = this.ctx;
+    const i32 = ctx.i32;
+    const l = ctx.layout;
+    i32[stateIdx(l, idx)] = this.ownerState;
+    const li = lastIdx(l, idx);
+    const last = i32[li];
+    if (last !== this.id) {
+      if (last === LAST_POISONED) ctx.checkPoisonAndZero(idx);
+      else if (last !== 0 && ctx.scrub) ctx.zero(idx);
+      i32[li] = this.id;
+    }
+    return new MemorySegment(ctx, idx, i32[genIdx(l, idx)]!, this.slot);
+  }
+
+  /** Throws the right code unless `s` is a live segment owned by this lease. */
+  private checkOwned(s: unknown): void {
+    if (!(s instanceof MemorySegment)) throw invalidArgument('segment', 'must be a MemorySegment', s);
+    if (s.ctx.id !== this.ctx.id) throw foreignSegment(`${s.index}`, 'arena');
+    const i32 = this.ctx.i32;
+    if (i32[s.genWord] !== s.gen) throw segmentReleased(`${s.index}`);
+    if (i32[stateIdx(this.ctx.layout, s.index)] !== this.ownerState) {
+      if (i32[s.genWord] !== s.gen) throw segmentReleased(`${s.index}`);
+      throw foreignSegment(`${s.index}`, 'lease');
+    }
+  }
+
+  private releaseOne(seg: MemorySegment): void {
+    this.checkOwned(seg);
+    const ctx = this.ctx;
+    if (!bumpGeneration(ctx.i32, ctx.layout, seg.index, seg.gen)) throw segmentReleased(`${seg.index}`);
+    this.recycle(seg.index);
+    uncharge(ctx.i32, this.usedIdx, 1);
+  }
+
+  /** Give back a segment whose generation this thread just bumped. */
+  private recycle(idx: number): void {
+    const ctx = this.ctx;
+    if (ctx.debug) ctx.poisonSegment(idx);
+    if (this.reserveSegments > 0 && ctx.i32[leaseWord(ctx.layout, this.slot, L_RES_USED)]! > 0) {
+      this.returnToReservation(idx);
+    } else {
+      ctx.recycle(idx);
+    }
+  }
+
+  /** close(): release every segment whose STATE says this lease owns it. */
+  private releaseAllOwned(): number {
+    const ctx = this.ctx;
+    const i32 = ctx.i32;
+    const l = ctx.layout;
+    const n = ctx.segCount();
+    let released = 0;
+    for (let idx = 0; idx < n; idx++) {
+      if (i32[stateIdx(l, idx)] !== this.ownerState) continue;
+      const gen = i32[genIdx(l, idx)]!;
+      if (!bumpGeneration(i32, l, idx, gen)) continue; // a racing release won; it uncharges
+      if (ctx.debug) ctx.poisonSegment(idx);
+      ctx.recycle(idx);
+      uncharge(i32, this.usedIdx, 1);
+      released++;
+    }
+    return released;
+  }
+}
+
+function checkCount(n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalidArgument('n', 'must be a non-negative integer', n);
+  return n;
+}

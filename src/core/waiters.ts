@@ -1,0 +1,148 @@
+/**
+ * Waiting for memory: the queue behind `lease.allocateAsync`.
+ *
+ * Owned words:
+ *   W_WAITERS  number of arena contexts (threads) that have at least one pending request.
+ *              Atomics.add(+1) when a context's queue becomes non-empty, Atomics.sub(-1) when
+ *              it empties. A plain read by releasers is enough: a stale 0 only delays a wake
+ *              until the waiter's periodic re-check (POLL_MS).
+ *   W_EPOCH    bumped (Atomics.add) and notified by anyone who gives segments back to the
+ *              central list while W_WAITERS > 0; waiters wait on it with Atomics.waitAsync.
+ *
+ * Order: requests of one context are served strictly first-in first-out: only the oldest is
+ * tried, so a small late request never overtakes a large early one. Between threads, the
+ * order is the order in which woken threads win the central list.
+ *
+ * Node trap: a pending Atomics.waitAsync does not keep the event loop alive; while requests
+ * are pending this context holds a ref'd interval timer.
+ */
+import { W_EPOCH, W_WAITERS } from './layout.js';
+import { aborted, timedOut, type ArenaError } from '../errors.js';
+
+const POLL_MS = 100;
+
+/** One pending request: `attempt()` returns a result, or undefined to keep waiting. */
+export interface WaitRequest<T> {
+  attempt(): T | undefined;
+  signal?: AbortSignal | undefined;
+  timeout?: number | undefined;
+}
+
+interface Pending {
+  attempt(): unknown;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  cleanup(): void;
+}
+
+/** Wake every waiter (cheap when nobody waits: one plain read). */
+export function wakeWaiters(i32: Int32Array): void {
+  if (i32[W_WAITERS] === 0) return;
+  Atomics.add(i32, W_EPOCH, 1);
+  Atomics.notify(i32, W_EPOCH);
+}
+
+export class WaitQueue {
+  private readonly queue: Pending[] = [];
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+  private loopToken = 0;
+
+  constructor(private readonly i32: Int32Array) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /** Queue a request; it is tried at once if it is the only one. */
+  wait<T>(req: WaitRequest<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => this.fail(entry, aborted(req.signal?.reason));
+      const entry: Pending = {
+        attempt: () => req.attempt(),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        cleanup: () => {
+          if (timer !== undefined) clearTimeout(timer);
+          req.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      if (req.signal?.aborted) {
+        reject(aborted(req.signal.reason));
+        return;
+      }
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      if (req.timeout !== undefined) {
+        const ms = req.timeout;
+        timer = setTimeout(() => this.fail(entry, timedOut(ms)), ms);
+      }
+      this.queue.push(entry);
+      if (this.queue.length === 1) this.start();
+    });
+  }
+
+  /** Reject every pending request (arena closed). */
+  rejectAll(err: ArenaError): void {
+    for (const e of this.queue.splice(0)) {
+      e.cleanup();
+      e.reject(err);
+    }
+    this.stop();
+  }
+
+  private fail(entry: Pending, err: ArenaError): void {
+    const i = this.queue.indexOf(entry);
+    if (i < 0) return;
+    this.queue.splice(i, 1);
+    entry.cleanup();
+    entry.reject(err);
+    if (this.queue.length === 0) this.stop();
+    else if (i === 0) this.serve();
+  }
+
+  private start(): void {
+    Atomics.add(this.i32, W_WAITERS, 1);
+    this.keepAlive = setInterval(() => {}, 1 << 30);
+    const token = ++this.loopToken;
+    void this.loop(token);
+  }
+
+  private stop(): void {
+    if (this.keepAlive === undefined) return;
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    this.loopToken++;
+    Atomics.sub(this.i32, W_WAITERS, 1);
+  }
+
+  /** Serve from the head while requests succeed; errors reject their own request only. */
+  private serve(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      let result: unknown;
+      try {
+        result = head.attempt();
+      } catch (e) {
+        this.queue.shift();
+        head.cleanup();
+        head.reject(e);
+        continue;
+      }
+      if (result === undefined) return;
+      this.queue.shift();
+      head.cleanup();
+      head.resolve(result);
+    }
+    this.stop();
+  }
+
+  private async loop(token: number): Promise<void> {
+    while (token === this.loopToken) {
+      const epoch = Atomics.load(this.i32, W_EPOCH);
+      this.serve();
+      if (token !== this.loopToken) return;
+      const w = Atomics.waitAsync(this.i32, W_EPOCH, epoch, POLL_MS);
+      if (w.async) await w.value;
+    }
+  }
+}
