@@ -127,6 +127,11 @@ export class Arena extends EventTarget {
       // A reservation is taken out of the unreserved count now; the segments stay in the
       // central list, where only this lease may draw them (free-list.ts, counts).
       let ok = core.central.claimExactly(o.reserve);
+      if (!ok) {
+        // This thread's own cache may hold what is missing: give it back first, then grow.
+        core.cache.flushAll();
+        ok = core.central.claimExactly(o.reserve);
+      }
       while (!ok && core.grow()) ok = core.central.claimExactly(o.reserve);
       if (!ok) throw arenaExhausted(o.reserve);
     }
