@@ -109,7 +109,7 @@ export class ArenaCore {
     if (!t) throw new ArenaError('ERR_TOO_MANY_LEASES', `no free thread slot (maxThreads = ${this.layout.maxThreads})`);
     this.thread = t.slot;
     this.cache = new ThreadCache(i32, this.layout, this.central, this.thread, this.layout.batch, {
-      grow: () => this.grow(),
+      replenish: () => this.drainQuarantine() || this.grow(),
       afterRefill: () => this.afterRefill(),
       afterGive: () => this.afterGive(),
     });
@@ -224,6 +224,17 @@ export class ArenaCore {
   }
 
   /**
+   * Debug: when this thread runs out of segments, its quarantine is released (oldest first)
+   * before the arena grows or reports exhaustion: quarantine delays reuse, it never costs
+   * capacity. Returns true if anything was released.
+   */
+  drainQuarantine(): boolean {
+    if (this.quarantine.length === 0) return false;
+    for (const idx of this.quarantine.splice(0)) this.cache.put(idx);
+    return true;
+  }
+
+  /**
    * Grow the data buffer by growthFactor (up to maxSegments). Returns true if the segment
    * count grew (by this thread or a racing one), false at maxSize or if not growable.
    * Races with: other growers. Each grows the buffer first (a grow to a size at or below the
@@ -279,7 +290,7 @@ export class ArenaCore {
   /** Give back everything this thread caches and free its thread slot. */
   detach(): void {
     if (this.detached) return;
-    for (const idx of this.quarantine.splice(0)) this.cache.put(idx);
+    this.drainQuarantine();
     this.cache.flushAll();
     freeThreadSlot(this.i32, this.layout, this.thread);
     this.detached = true;

@@ -19,8 +19,8 @@ import { stateCached, stateIdx } from './segment-table.js';
 
 /** What the cache needs from its arena context beyond the central list. */
 export interface CacheHooks {
-  /** Try to grow the arena; true if segments were (or may have been) added. */
-  grow(): boolean;
+  /** Out of segments: drain the debug quarantine or grow; true if segments may have been added. */
+  replenish(): boolean;
   /** Called after a refill with the central list's count (pressure, peak). */
   afterRefill(): void;
   /** Called after segments were given to the central list (pressure relief, wake waiters). */
@@ -53,20 +53,6 @@ export class ThreadCache {
     return this.stack[--this.count]!;
   }
 
-  /** Take `n` segments into `out[at..]` or none: returns false (and keeps nothing) when short. */
-  takeMany(n: number, out: number[]): boolean {
-    const start = out.length;
-    for (let k = 0; k < n; k++) {
-      const s = this.take();
-      if (s < 0) {
-        while (out.length > start) this.put(out.pop()!);
-        return false;
-      }
-      out.push(s);
-    }
-    return true;
-  }
-
   /** Give a segment this thread holds exclusively back to the cache. */
   put(index: number): void {
     this.i32[stateIdx(this.layout, index)] = this.cachedState;
@@ -96,7 +82,10 @@ export class ThreadCache {
   private refill(): boolean {
     let n = this.central.claim(this.batch);
     if (n === 0) {
-      if (!this.hooks.grow()) return false;
+      // The hook may add segments to this very cache (a drained debug quarantine) or to the
+      // central list (growth).
+      if (!this.hooks.replenish()) return this.count > 0;
+      if (this.count > 0) return true;
       n = this.central.claim(this.batch);
       if (n === 0) return false;
     }

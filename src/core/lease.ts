@@ -325,28 +325,53 @@ export class Lease {
       return [];
     }
     if (!this.chargeOrThrow(n)) return null;
-    const got: number[] = [];
-    let reserved = 0;
-    while (got.length < n) {
-      let idx = ctx.cache.take();
-      if (idx < 0) {
-        idx = this.takeReserved();
-        if (idx >= 0) reserved++;
-      }
-      if (idx < 0) break;
-      got.push(idx);
-    }
-    if (got.length < n) {
-      // All or nothing: give back what was taken, reservation draws to the reservation.
-      for (let k = got.length - 1; k >= 0; k--) {
-        if (k >= got.length - reserved) this.returnToReservation(got[k]!);
-        else ctx.cache.put(got[k]!);
-      }
+    const got = this.takeExactly(n);
+    if (got === null) {
       uncharge(ctx.i32, this.usedIdx, n);
       return null;
     }
     const out = new Array<MemorySegment>(n);
     for (let k = 0; k < n; k++) out[k] = this.bind(got[k]!);
+    return out;
+  }
+
+  /**
+   * Take exactly `n` free segments or none. Counts are claimed before any segment moves
+   * (this thread's cache, then unreserved central segments, growth, then this lease's
+   * reservation), so a refused request moves no segment and wakes no waiter; a waiter retrying
+   * it cannot wake itself into a busy loop.
+   */
+  private takeExactly(n: number): Int32Array | null {
+    const ctx = this.ctx;
+    const cache = ctx.cache;
+    const out = new Int32Array(n);
+    if (cache.count + ctx.central.available() < n) ctx.drainQuarantine();
+    const fromCache = Math.min(cache.count, n);
+    const need = n - fromCache;
+    let claimed = 0;
+    let drawn = 0;
+    if (need > 0) {
+      claimed = ctx.central.claim(need);
+      while (claimed < need && ctx.grow()) claimed += ctx.central.claim(need - claimed);
+      if (this.reserveSegments > 0) {
+        while (claimed + drawn < need && drawReservation(ctx.i32, ctx.layout, this.slot, this.reserveSegments)) drawn++;
+      }
+      if (claimed + drawn < need) {
+        for (let k = 0; k < drawn; k++) restoreReservation(ctx.i32, ctx.layout, this.slot);
+        ctx.central.give(claimed);
+        return null;
+      }
+      // Both claims are backed by segments on the central list (free-list.ts, counts).
+      const popped = ctx.central.popExactly(need, out, fromCache, new Int32Array(32));
+      if (popped < need) {
+        // Only after a thread died mid-operation (counts short until repair): undo.
+        for (let k = 0; k < drawn; k++) restoreReservation(ctx.i32, ctx.layout, this.slot);
+        ctx.central.give(claimed - Math.max(0, popped - drawn));
+        for (let k = 0; k < popped; k++) cache.put(out[fromCache + k]!);
+        return null;
+      }
+    }
+    for (let k = 0; k < fromCache; k++) out[k] = cache.stack[--cache.count]!;
     return out;
   }
 

@@ -142,7 +142,10 @@ export class WaitQueue {
       this.serve();
       if (token !== this.loopToken) return;
       const w = Atomics.waitAsync(this.i32, W_EPOCH, epoch, POLL_MS);
+      // When the epoch already moved, waitAsync answers synchronously: still yield a
+      // macrotask, so timers (timeouts) and other work run and the loop never spins.
       if (w.async) await w.value;
+      else await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
 }
