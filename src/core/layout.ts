@@ -16,7 +16,7 @@
  *   line 3   AVAIL      unreserved free segments in the central list; CENTRAL_COUNT physical count
  *   line 4   WAITERS    pending async allocation requests; EPOCH, the word waiters wait on
  *   line 5   counters   lease uid source, lease slot cursor, thread uid source, pressure state, peak
- *   then     THREADS    maxThreads entries x 16 words (one line each)
+ *   then     THREADS    maxThreads entries x 4 words
  *   then     LEASES     maxLeases entries x 8 words (two per line; see leaseSlotForCursor)
  *   then     SEGMENTS   maxSegments entries x 4 words: GEN, STATE, LAST, NEXT
  *
@@ -84,7 +84,8 @@ export const W_POISON_DAMAGE = 85;
 export const HEADER_WORDS = 96;
 
 // ---- thread table -------------------------------------------------------------------------
-export const THREAD_WORDS = LINE_WORDS;
+/** Thread slots are written only at attach and detach: no need for a line each. */
+export const THREAD_WORDS = 4;
 /** Uid of the attached context in this slot, 0 when the slot is free. */
 export const T_UID = 0;
 
