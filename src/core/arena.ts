@@ -12,9 +12,9 @@ import { arenaClosed, foreignSegment, invalidArgument, leaseClosed, segmentRelea
 import { resolveArenaOptions, resolveLeaseOptions, type ArenaOptions, type LeaseOptions } from '../options.js';
 import { ArenaCore, type ArenaDescriptor } from './arena-core.js';
 import { arenaStats, auditArena, reclaimThread, repairArena, type ArenaStats, type AuditReport } from './audit.js';
-import { W_CLOSED, batchFor, computeLayout } from './layout.js';
+import { L_USED, W_CLOSED, batchFor, computeLayout, leaseWord } from './layout.js';
 import { Lease, type LeaseDescriptor } from './lease.js';
-import { openLease, readLease } from './lease-table.js';
+import { COUNT_MASK, openLease, readLease } from './lease-table.js';
 import { KIND_OWNED, KIND_MASK, ID_MASK, handleGen, handleIndex, stateIdx, genIdx } from './segment-table.js';
 import { MemorySegment } from './segment.js';
 
@@ -140,7 +140,7 @@ export class Arena extends EventTarget {
       core.central.give(o.reserve);
       throw tooManyLeases(core.layout.maxLeases);
     }
-    return new Lease(core, r.slot, r.uid, o.name, o.limit, o.reserve);
+    return new Lease(core, r.slot, r.uid, r.base, o.name, o.limit, o.reserve);
   }
 
   /** Use a lease of this arena that was created in another thread. */
@@ -155,9 +155,12 @@ export class Arena extends EventTarget {
     if (!Number.isInteger(slot) || slot < 0 || slot >= l.maxLeases || !Number.isInteger(uid)) {
       throw invalidArgument('descriptor', 'has a bad slot or uid', descriptor);
     }
-    const w = readLease(this.core.i32, l, slot);
-    if (w.uid !== uid || w.closed) throw leaseClosed(descriptor.name);
-    return new Lease(this.core, slot, uid, descriptor.name, w.limit, w.reserve);
+    const i32 = this.core.i32;
+    const base = Atomics.load(i32, leaseWord(l, slot, L_USED)) & ~COUNT_MASK;
+    const w = readLease(i32, l, slot);
+    // Same uid, same incarnation, not closed: otherwise the lease is gone (its slot may be reused).
+    if (w.uid !== uid || w.closed || base !== descriptor.base) throw leaseClosed(descriptor.name);
+    return new Lease(this.core, slot, uid, base, descriptor.name, w.limit, w.reserve);
   }
 
   /**
@@ -175,7 +178,10 @@ export class Arena extends EventTarget {
     if (idx >= core.segCount()) throw invalidArgument('handle', `names segment ${idx}, beyond this arena`, handle);
     const l = core.layout;
     const st = core.i32[stateIdx(l, idx)]!;
-    if (core.i32[genIdx(l, idx)] !== gen || (st & KIND_MASK) !== KIND_OWNED) throw segmentReleased(`${idx} (handle ${handle})`);
+    // Owned epochs have odd generations (segment-table.ts); an even one is free or in transit.
+    if ((gen & 1) === 0 || core.i32[genIdx(l, idx)] !== gen || (st & KIND_MASK) !== KIND_OWNED) {
+      throw segmentReleased(`${idx} (handle ${handle})`);
+    }
     return new MemorySegment(core, idx, gen, st & ID_MASK);
   }
 

@@ -12,7 +12,7 @@ import { MAX_BATCH } from './cache.js';
 import { L_RES_USED, L_USED, W_AVAIL, W_CENTRAL_COUNT, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_WAITERS, leaseWord } from './layout.js';
 import { COUNT_MASK, freeLeaseSlot, readLease } from './lease-table.js';
 import {
-  ID_MASK, KIND_CACHED, KIND_FREE, KIND_MASK, KIND_OWNED, KIND_QUARANTINED, LAST_POISONED, lastIdx, stateIdx,
+  ID_MASK, KIND_CACHED, KIND_FREE, KIND_MASK, KIND_OWNED, KIND_QUARANTINED, LAST_POISONED, genIdx, lastIdx, stateIdx,
 } from './segment-table.js';
 import { freeThreadSlot, threadSlotLive } from './thread-table.js';
 
@@ -181,10 +181,14 @@ export function auditArena(core: ArenaCore): AuditReport {
   if (c.free + c.cached + allocated !== n) {
     problems.push(`free ${c.free} + cached ${c.cached} + allocated ${allocated} != total ${n}`);
   }
-  // Generations / scrub bookkeeping: an owned segment's LAST names its owner (it was bound or
-  // transferred to it); with debug on, free segments carry the poison marker.
+  // Generations: odd exactly while owned (segment-table.ts). Scrub bookkeeping: an owned
+  // segment's LAST names its owner (it was bound or transferred to it).
   for (let idx = 0; idx < n; idx++) {
     const st = i32[stateIdx(l, idx)]!;
+    const odd = (i32[genIdx(l, idx)]! & 1) === 1;
+    if (odd !== ((st & KIND_MASK) === KIND_OWNED)) {
+      problems.push(`segment ${idx}: generation ${i32[genIdx(l, idx)]} is ${odd ? 'odd' : 'even'} but the segment is ${odd ? 'not owned' : 'owned'}`);
+    }
     if ((st & KIND_MASK) !== KIND_OWNED) continue;
     const w = readLease(i32, l, st & ID_MASK);
     if (w.uid !== 0 && i32[lastIdx(l, idx)] !== w.uid) problems.push(`segment ${idx}: owned by lease ${w.uid} but last bound to ${i32[lastIdx(l, idx)]}`);
@@ -252,10 +256,13 @@ export function repairArena(core: ArenaCore): number {
     const id = st & ID_MASK;
     if (kind === KIND_OWNED) {
       const w = readLease(i32, l, id);
-      if (w.uid !== 0 && !w.closed) {
+      // An even generation under OWNED is a bind or transfer cut short by a dead thread: the
+      // segment never reached its owner's hands.
+      if (w.uid !== 0 && !w.closed && (i32[genIdx(l, idx)]! & 1) === 1) {
         owned[id]!++;
         continue;
       }
+      if ((i32[genIdx(l, idx)]! & 1) === 1) i32[genIdx(l, idx)] = (i32[genIdx(l, idx)]! + 1) | 0;
     } else if (kind === KIND_CACHED || kind === KIND_QUARANTINED) {
       if (threadSlotLive(i32, l, id)) continue;
     }

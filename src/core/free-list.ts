@@ -28,10 +28,12 @@
  * may read garbage when it races; every value it reads is range-checked and a CAS failure
  * discards it.
  *
- * Counts: W_AVAIL ≤ W_CENTRAL_COUNT − outstanding reservations, at every step. A taker first
- * lowers W_AVAIL by CAS (never below 0), then pops; a giver pushes first, then raises
- * W_AVAIL. So a pop that follows a successful W_AVAIL claim finds its segments. (If a thread
- * is killed between the two steps, the count stays short until the quiescent repair in
+ * Counts: W_AVAIL + outstanding reservations ≤ segments on the list + surplus in flight. A
+ * taker first lowers W_AVAIL by CAS (never below 0), then pops; a giver pushes first, then
+ * raises W_AVAIL. A taker whose popped batch is larger than its claim holds the surplus for a
+ * moment before pushing it back; another taker that finds the list short in that moment waits
+ * for the push (awaitPush). So a pop that follows a successful claim finds its segments. (If a
+ * thread is killed between two steps, a count stays short until the quiescent repair in
  * audit.ts, which recounts everything; no segment is lost, only visible capacity.)
  */
 import { internal } from '../errors.js';
@@ -162,11 +164,11 @@ export class CentralFreeList {
     while (got < n) {
       const c = this.pop(scratch, 0);
       if (c === 0) {
-        // Counts say there must be more. Another thread can be between its pop and its push
-        // of a surplus; a bounded number of retries lets it finish.
-        let found = false;
-        for (let spin = 0; spin < 1000 && !found; spin++) found = Atomics.load(this.head, this.headIdx) !== 0n;
-        if (!found) break;
+        // Counts say there must be more: another thread is between popping a batch larger than
+        // its claim and pushing the surplus back. Wait for it, spinning first, then sleeping
+        // briefly so a descheduled thread gets the core (bounded: ~50 ms). Only a thread that
+        // died in that window makes the list stay short (quiescent repair fixes the counts).
+        if (!this.awaitPush()) break;
         continue;
       }
       const need = n - got;
@@ -176,6 +178,18 @@ export class CentralFreeList {
       if (c > keep) this.push(scratch, keep, c - keep);
     }
     return got;
+  }
+
+  private readonly nap = new Int32Array(new SharedArrayBuffer(4));
+
+  /** Wait until the list is non-empty; false after ~50 ms. */
+  private awaitPush(): boolean {
+    for (let k = 0; k < 1200; k++) {
+      if (Atomics.load(this.head, this.headIdx) !== 0n) return true;
+      // Atomics.wait is allowed on Node's main thread too; it only blocks this thread.
+      if (k >= 200) Atomics.wait(this.nap, 0, 0, 0.05);
+    }
+    return Atomics.load(this.head, this.headIdx) !== 0n;
   }
 
   /** Physical count (stats; exact only when quiescent). */

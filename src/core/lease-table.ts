@@ -3,7 +3,8 @@
  *
  * Owned words:
  *   USED      bits 0..21  charged segments (count)
- *             bits 22..30 incarnation: the low 9 bits of the lease uid
+ *             bits 22..30 incarnation: a per-slot reuse counter (+1 mod 512 each time the
+                         slot is opened), so two successive leases of one slot always differ
  *             bit  31     CLOSED
  *             Written ONLY by compareExchange (charge, close) and Atomics.sub (uncharge).
  *   LIMIT     hard limit in segments. Written once by the creator before the lease is shared.
@@ -22,9 +23,13 @@
  *     release bumps the generation and moves the segment BEFORE it uncharges. At quiescence
  *     owned == count (audit checks it).
  *   A charge can never land on a closed lease or on a later lease reusing the slot: the CAS
- *     expects the exact incarnation bits with CLOSED clear. A stale Lease object could only be
- *     fooled after 512 reuses of its slot during one stall; slots are handed out round-robin
- *     (W_LEASE_CURSOR), so that takes 512 x maxLeases lease creations while it stalls.
+ *     expects the exact incarnation bits with CLOSED clear, and the incarnation is a per-slot
+ *     reuse counter, so only the 512th reuse of the same slot could match. Slots are handed
+ *     out round-robin (W_LEASE_CURSOR), so that takes at least 512 x maxLeases lease openings.
+ *     As a second line, the charger re-reads the slot's UID after its CAS and undoes the charge
+ *     if the slot now belongs to another lease (regression: with the incarnation taken from the
+ *     uid, 4096 round-robin slots reused the same 9 bits every time, and a closed Lease object
+ *     allocated into its successor).
  */
 import { L_LEAKED, L_LIMIT, L_PEAK, L_RES_USED, L_RESERVE, L_UID, L_USED, W_LEASE_CURSOR, W_LEASE_UID, leaseSlotForCursor, leaseWord, type Layout } from './layout.js';
 
@@ -34,7 +39,7 @@ const INC_SHIFT = 22;
 const INC_MASK = 0x1ff;
 
 /** The USED word of an open lease with no charge: its incarnation bits, CLOSED clear. */
-export const usedBase = (uid: number): number => (uid & INC_MASK) << INC_SHIFT;
+export const usedBase = (incarnation: number): number => (incarnation & INC_MASK) << INC_SHIFT;
 
 export type ChargeResult = 0 | 1 | 2;
 export const CHARGED: ChargeResult = 0;
@@ -42,7 +47,7 @@ export const OVER_LIMIT: ChargeResult = 1;
 export const CLOSED: ChargeResult = 2;
 
 /** Claim a free slot and initialise it. Returns the slot, or -1 when the table is full. */
-export function openLease(i32: Int32Array, l: Layout, limit: number, reserve: number): { slot: number; uid: number } | null {
+export function openLease(i32: Int32Array, l: Layout, limit: number, reserve: number): { slot: number; uid: number; base: number } | null {
   // Uids start at 1 and are never reused (31 bits: 2^31 leases per arena lifetime).
   const uid = (Atomics.add(i32, W_LEASE_UID, 1) + 1) | 0;
   for (let attempt = 0; attempt < l.maxLeases; attempt++) {
@@ -55,8 +60,11 @@ export function openLease(i32: Int32Array, l: Layout, limit: number, reserve: nu
     Atomics.store(i32, leaseWord(l, slot, L_RES_USED), 0);
     Atomics.store(i32, leaseWord(l, slot, L_PEAK), 0);
     Atomics.store(i32, leaseWord(l, slot, L_LEAKED), 0);
-    Atomics.store(i32, leaseWord(l, slot, L_USED), usedBase(uid));
-    return { slot, uid };
+    // Next incarnation of this slot; the previous occupant's word still holds its own.
+    const usedIdx = leaseWord(l, slot, L_USED);
+    const base = usedBase(((Atomics.load(i32, usedIdx) >>> INC_SHIFT) & INC_MASK) + 1);
+    Atomics.store(i32, usedIdx, base);
+    return { slot, uid, base };
   }
   return null;
 }

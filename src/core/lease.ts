@@ -6,11 +6,13 @@
  * segment-table.ts):
  *   1. charge USED by CAS within LIMIT            (a limit is never exceeded, even briefly)
  *   2. take a free segment: thread cache → central list (→ grow) → this lease's reservation
- *   3. bind: STATE = OWNED(slot); scrub if another lease wrote it last; read GEN
+ *   3. bind: STATE = OWNED(slot); scrub if another lease wrote it last; then publish
+ *      GEN even → odd (seq-cst store): from this store on, the segment is owned
  * and of one release:
- *   1. CAS GEN gen → gen+1                         (exactly one release/transfer wins)
+ *   1. CAS GEN odd → even                          (exactly one release/transfer/close wins)
  *   2. recycle: STATE = CACHED(thread) (or back to the reservation)
  *   3. uncharge USED
+ * A transfer is CAS odd → even (in transit), STATE = OWNED(target), store even → odd.
  * This module owns no shared word of its own: it drives the protocols of lease-table.ts,
  * segment-table.ts, cache.ts and free-list.ts.
  */
@@ -18,10 +20,10 @@ import {
   ArenaError, arenaClosed, arenaExhausted, foreignSegment, invalidArgument, leaseClosed, leaseLimit, segmentReleased,
 } from '../errors.js';
 import type { ArenaCore } from './arena-core.js';
-import { L_PEAK, L_RES_USED, L_LEAKED, L_USED, leaseWord } from './layout.js';
+import { L_LEAKED, L_PEAK, L_RES_USED, L_UID, L_USED, leaseWord } from './layout.js';
 import {
   CHARGED, COUNT_MASK, OVER_LIMIT, charge, drawReservation, freeLeaseSlot, markClosed, raisePeak, restoreReservation,
-  uncharge, usedBase,
+  uncharge,
 } from './lease-table.js';
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
 import { MemorySegment } from './segment.js';
@@ -35,6 +37,8 @@ export interface LeaseDescriptor {
   readonly name: string;
   readonly limit: number;
   readonly reserve: number;
+  /** Incarnation bits of the slot's USED word for this lease. */
+  readonly base: number;
 }
 
 /** Options of {@link Lease.allocateAsync}. */
@@ -65,10 +69,13 @@ export class Lease {
   private readonly base: number;
   private readonly usedIdx: number;
   private readonly peakIdx: number;
+  private readonly uidIdx: number;
   private closedLocal = false;
+  /** Peak seen when this object learned the lease was closed (the slot may be reused later). */
+  private finalPeak = 0;
 
   /** @internal */
-  constructor(ctx: ArenaCore, slot: number, uid: number, name: string, limit: number, reserve: number) {
+  constructor(ctx: ArenaCore, slot: number, uid: number, base: number, name: string, limit: number, reserve: number) {
     this.ctx = ctx;
     this.slot = slot;
     this.id = uid;
@@ -76,9 +83,10 @@ export class Lease {
     this.limitSegments = limit;
     this.reserveSegments = reserve;
     this.ownerState = stateOwned(slot);
-    this.base = usedBase(uid);
+    this.base = base;
     this.usedIdx = leaseWord(ctx.layout, slot, L_USED);
     this.peakIdx = leaseWord(ctx.layout, slot, L_PEAK);
+    this.uidIdx = leaseWord(ctx.layout, slot, L_UID);
   }
 
   /** Hard limit in bytes. */
@@ -89,18 +97,30 @@ export class Lease {
   get reserve(): number {
     return this.reserveSegments * this.ctx.segmentSize;
   }
-  /** Bytes currently held (charged), as every thread sees it. */
+  /** Bytes currently held (charged), as every thread sees it; 0 once closed. */
   get used(): number {
-    return (Atomics.load(this.ctx.i32, this.usedIdx) & COUNT_MASK) * this.ctx.segmentSize;
+    if (this.closed) return 0;
+    const u = Atomics.load(this.ctx.i32, this.usedIdx);
+    // Re-check: the slot may have been closed and reused between the two reads.
+    return this.closed ? 0 : (u & COUNT_MASK) * this.ctx.segmentSize;
   }
-  /** Most bytes ever held at once. */
+  /** Most bytes ever held at once (after close: as this object last saw it). */
   get peak(): number {
-    return Atomics.load(this.ctx.i32, this.peakIdx) * this.ctx.segmentSize;
+    if (this.closed) return this.finalPeak * this.ctx.segmentSize;
+    const p = Atomics.load(this.ctx.i32, this.peakIdx);
+    return (this.closed ? this.finalPeak : p) * this.ctx.segmentSize;
   }
   /** True once the lease was closed (in any thread). */
   get closed(): boolean {
     if (this.closedLocal) return true;
-    return (Atomics.load(this.ctx.i32, this.usedIdx) & ~COUNT_MASK) !== this.base;
+    const i32 = this.ctx.i32;
+    const peak = Atomics.load(i32, this.peakIdx);
+    if ((Atomics.load(i32, this.usedIdx) & ~COUNT_MASK) === this.base && Atomics.load(i32, this.uidIdx) === this.id) {
+      this.finalPeak = peak;
+      return false;
+    }
+    this.closedLocal = true;
+    return true;
   }
 
   /** A cloneable description to attach this lease in another thread. */
@@ -113,6 +133,7 @@ export class Lease {
       name: this.name,
       limit: this.limitSegments,
       reserve: this.reserveSegments,
+      base: this.base,
     });
   }
 
@@ -204,23 +225,36 @@ export class Lease {
     to.ensureOpen();
     this.checkOwned(segment);
     if (to.slot === this.slot) return;
-    const i32 = this.ctx.i32;
-    const l = this.ctx.layout;
+    const ctx = this.ctx;
+    const i32 = ctx.i32;
+    const l = ctx.layout;
     const gen = segment.gen;
+    // A segment drawn from this lease's reservation may leave only if a general unit takes
+    // its place behind the reservation; otherwise the reservation would stay drawn for a
+    // segment this lease no longer holds (regression: found by the model test).
+    const backfill = this.reserveSegments > 0 && this.drawnBeyondHeld(1);
+    if (backfill && !this.claimGeneral(1)) throw arenaExhausted(1);
     const r = charge(i32, to.usedIdx, to.base, to.limitSegments, 1);
-    if (r !== CHARGED) {
+    if (r !== CHARGED || !to.stillOwnsSlot()) {
+      if (r === CHARGED) uncharge(i32, to.usedIdx, 1);
+      if (backfill) ctx.central.give(1);
       if (r === OVER_LIMIT) throw leaseLimit(to.name, 1, i32[to.usedIdx]! & COUNT_MASK, to.limitSegments);
       throw leaseClosed(to.name);
     }
+    // odd → even: the segment is in transit; a closer of either lease skips it until it lands.
     if (!bumpGeneration(i32, l, segment.index, gen)) {
       uncharge(i32, to.usedIdx, 1);
+      if (backfill) ctx.central.give(1);
       throw segmentReleased(`${segment.index}`);
     }
     i32[stateIdx(l, segment.index)] = to.ownerState;
     i32[lastIdx(l, segment.index)] = to.id;
+    const landed = (gen + 2) | 0;
+    Atomics.store(i32, genIdx(l, segment.index), landed); // even → odd: owned by `to`
     uncharge(i32, this.usedIdx, 1);
+    if (backfill && !restoreReservation(i32, l, this.slot)) ctx.central.give(1);
     to.notePeak();
-    segment.gen = (gen + 1) | 0;
+    segment.gen = landed;
     segment.leaseSlot = to.slot;
   }
 
@@ -235,6 +269,7 @@ export class Lease {
     const ctx = this.ctx;
     if (ctx.detached) throw arenaClosed();
     const i32 = ctx.i32;
+    this.finalPeak = Atomics.load(i32, this.peakIdx);
     const charged = markClosed(i32, this.usedIdx, this.base);
     this.closedLocal = true;
     if (charged < 0) return 0; // closed by another thread first
@@ -276,6 +311,26 @@ export class Lease {
     }
   }
 
+  /** One plain read: does the slot still belong to this lease (see lease-table.ts, L3)? */
+  private stillOwnsSlot(): boolean {
+    return this.ctx.i32[this.uidIdx] === this.id;
+  }
+
+  /** True if, after giving up `n` segments, this lease would hold fewer than it drew from its reservation. */
+  private drawnBeyondHeld(n: number): boolean {
+    const i32 = this.ctx.i32;
+    const held = Atomics.load(i32, this.usedIdx) & COUNT_MASK;
+    return Atomics.load(i32, leaseWord(this.ctx.layout, this.slot, L_RES_USED)) > held - n;
+  }
+
+  /** Claim `n` unreserved segments' worth of capacity (this thread's cache counts). */
+  private claimGeneral(n: number): boolean {
+    const ctx = this.ctx;
+    if (ctx.central.claimExactly(n)) return true;
+    ctx.cache.flushAll();
+    return ctx.central.claimExactly(n);
+  }
+
   private notePeak(): void {
     const c = Atomics.load(this.ctx.i32, this.usedIdx) & COUNT_MASK;
     if (c > this.ctx.i32[this.peakIdx]!) raisePeak(this.ctx.i32, this.peakIdx, c);
@@ -286,11 +341,14 @@ export class Lease {
    * arena (an unlimited lease): that is exhaustion, not a limit, for the caller to report.
    */
   private chargeOrThrow(n: number): boolean {
+    if (this.closedLocal) throw leaseClosed(this.name);
     const i32 = this.ctx.i32;
     const r = charge(i32, this.usedIdx, this.base, this.limitSegments, n);
     if (r === CHARGED) {
-      this.notePeak();
-      return true;
+      if (this.stillOwnsSlot()) return true;
+      uncharge(i32, this.usedIdx, n); // the slot was reused by a later lease: not ours to charge
+      this.closedLocal = true;
+      throw leaseClosed(this.name);
     }
     if (r === OVER_LIMIT) {
       if (this.limitSegments >= this.ctx.maxSegments) return false;
@@ -314,7 +372,9 @@ export class Lease {
       if (throwIfExhausted) throw arenaExhausted(1);
       return null;
     }
-    return this.bind(idx);
+    const seg = this.bind(idx);
+    this.notePeak(); // only once the segment is really held (regression: a refused allocation raised peak)
+    return seg;
   }
 
   private allocMany(n: number): MemorySegment[] | null {
@@ -332,6 +392,7 @@ export class Lease {
     }
     const out = new Array<MemorySegment>(n);
     for (let k = 0; k < n; k++) out[k] = this.bind(got[k]!);
+    this.notePeak();
     return out;
   }
 
@@ -409,7 +470,14 @@ export class Lease {
       else if (last !== 0 && ctx.scrub) ctx.zero(idx);
       i32[li] = this.id;
     }
-    return new MemorySegment(ctx, idx, i32[genIdx(l, idx)]!, this.slot);
+    // Publish ownership last: GEN even → odd, a seq-cst store, so that anyone who sees the odd
+    // generation also sees STATE and the scrubbed bytes. A closer skips even generations, so it
+    // cannot take the segment between the STATE write and this store (regression: close() in
+    // one thread raced allocate/release in another and recycled segments twice).
+    const gi = genIdx(l, idx);
+    const gen = (i32[gi]! + 1) | 0;
+    Atomics.store(i32, gi, gen);
+    return new MemorySegment(ctx, idx, gen, this.slot);
   }
 
   /** Throws the right code unless `s` is a live segment owned by this lease. */
@@ -451,8 +519,10 @@ export class Lease {
     const n = ctx.segCount();
     let released = 0;
     for (let idx = 0; idx < n; idx++) {
-      if (i32[stateIdx(l, idx)] !== this.ownerState) continue;
-      const gen = i32[genIdx(l, idx)]!;
+      // Read GEN first: while it stays odd, STATE names the owner of that epoch (STATE is only
+      // written while GEN is even). An even GEN is a segment in flight: the caller rescans.
+      const gen = Atomics.load(i32, genIdx(l, idx));
+      if ((gen & 1) === 0 || i32[stateIdx(l, idx)] !== this.ownerState) continue;
       if (!bumpGeneration(i32, l, idx, gen)) continue; // a racing release won; it uncharges
       if (ctx.debug) ctx.poisonSegment(idx);
       ctx.recycle(idx);

@@ -2,10 +2,19 @@
  * Per-segment words: GEN, STATE, LAST, NEXT (4 Int32 words per segment, out of band).
  *
  * Owned words and who writes them:
- *   GEN[i]   the generation. Written ONLY by a successful compareExchange gen → gen+1, done
- *            by release and by transfer (any thread). It is the single linearization point of
- *            every ownership change, so of all threads racing to release or transfer one
- *            segment epoch exactly one wins, the others see ERR_SEGMENT_RELEASED.
+ *   GEN[i]   the generation; ODD while a lease owns the segment, EVEN while it is free or in
+ *            transit. Transitions:
+ *              bind      even → odd    seq-cst store by the exclusive holder, after STATE/LAST
+ *              release   odd → even    compareExchange (any thread), also close() and transfer
+ *              transfer  odd → even (CAS), STATE = OWNED(target), even → odd (store)
+ *            The odd → even CAS is the single linearization point of every ownership change:
+ *            of all threads racing to release, transfer or close-scan one epoch, exactly one
+ *            wins; the others see ERR_SEGMENT_RELEASED. Because STATE is written only while GEN
+ *            is even, a reader that sees the same odd GEN before and after reading STATE (the
+ *            CAS confirms "after") knows STATE named the owner of that epoch. This is what lets
+ *            close() scan for its segments while other threads allocate and release on the
+ *            same lease (regression: with GEN bumped only on release, a closer could win the
+ *            CAS for an epoch it did not own and recycle a segment twice).
  *   STATE[i] where the segment is:
  *              FREE              linked into the central list (leaders carry the batch length)
  *              CACHED(t)         in thread slot t's private cache
@@ -25,9 +34,10 @@
  *
  * Reader assumptions: a plain read of GEN may be stale; any decision taken on it is confirmed
  * by the CAS. A plain read of STATE is exact for the exclusive holder, advisory for others.
- * The 32-bit GEN wraps only after 2^32 ownership changes of ONE segment; at >= 20 ns per change
- * that is >= 85 s, far longer than any stall of a thread holding a stale handle (a GC pause),
- * so a stale handle is never mistaken for a live one in practice.
+ * The 32-bit GEN wraps only after 2^31 owned epochs of ONE segment; an epoch is at least an
+ * allocation and a release (>= 2 atomic operations, >= 20 ns), so that is >= 43 s, far longer
+ * than any stall of a thread holding a stale handle (a GC pause), so a stale handle is never
+ * mistaken for a live one in practice.
  */
 import { S_GEN, S_LAST, S_NEXT, S_STATE, segWord, type Layout } from './layout.js';
 
@@ -57,7 +67,7 @@ export const lastIdx = (l: Layout, i: number): number => segWord(l, i, S_LAST);
 export const nextIdx = (l: Layout, i: number): number => segWord(l, i, S_NEXT);
 
 /**
- * Bump the generation of segment `i` from `gen` to `gen + 1`.
+ * End the owned epoch `gen` (odd) of segment `i`: CAS gen → gen + 1 (even).
  * Races with: every other release/transfer of the same segment and with close() scans.
  * Losing means the segment epoch `gen` is over (someone released or transferred it first):
  * the caller reports ERR_SEGMENT_RELEASED and touches nothing. Winning publishes the end of the
