@@ -11,3 +11,8 @@ export { MemorySegment, type TypedArrayConstructor } from './core/segment.js';
 export type { ArenaStats, AuditReport, LeaseStats } from './core/audit.js';
 export { ArenaError, ERROR_CODES, isArenaError, type ArenaErrorCode } from './errors.js';
 export { parseByteSize, type ArenaOptions, type ByteSize, type LeaseOptions } from './options.js';
+export { TaskManager, type CloseReport } from './pool/task-manager.js';
+export type { Actor, ActorControls } from './pool/actor.js';
+export type { TaskContext, TaskFunction, ActorFactory } from './pool/task-context.js';
+export type { SlotStats, TaskManagerStats } from './pool/slot-stats.js';
+export type { TaskManagerOptions, RunOptions, SpawnOptions } from './options.js';

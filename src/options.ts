@@ -247,3 +247,168 @@ export function resolveLeaseOptions(
   if (reserve > limit) throw invalidOption('reserve', `must not be above the limit (${limit} segments)`, o.reserve);
   return Object.freeze({ name: o.name ?? defaultName, limit, reserve });
 }
+
+// ---- TaskManager ------------------------------------------------------------------------------
+// Type-only imports: erased at runtime, so options.ts still loads nothing but errors.ts.
+import type { Arena } from './core/arena.js';
+import type { Lease } from './core/lease.js';
+
+/** Options of {@link TaskManager}. */
+export interface TaskManagerOptions {
+  /** The arena tasks draw from: an Arena, or the options to create one. Default `{ size: '256MiB' }`. */
+  arena?: Arena | ArenaOptions;
+  /** Worker threads (slots); piscina runs exactly this many. Default `os.availableParallelism()`. */
+  slots?: number;
+  /**
+   * Arena memory one slot may hand out to the tasks running on it at once, rounded down to whole
+   * segments. Default: the arena size / `slots`. `slots × slotMemory` may not exceed the arena's maxSize.
+   */
+  slotMemory?: ByteSize;
+  /**
+   * V8 old-generation heap limit of each slot's thread (piscina `resourceLimits.maxOldGenerationSizeMb`,
+   * rounded up to whole MiB). A task that exhausts it kills its slot: the run rejects with
+   * ERR_TASK_CRASHED. Arena memory is not heap and does not count. A thread needs about 8 MiB to
+   * start at all; below that every run fails with ERR_TASK_CRASHED. Default: V8's own limit.
+   */
+  slotHeap?: ByteSize;
+  /** Tasks (and actors) one slot runs at once. Default 1. */
+  concurrentTasksPerSlot?: number;
+  /** Most tasks waiting for admission; one more rejects with ERR_QUEUE_FULL. Default: unbounded. */
+  maxQueue?: number;
+  /**
+   * Passed to piscina's `idleTimeout` (ms). Slots are fixed (piscina's min = max = `slots`), so piscina
+   * never retires an idle slot; the option exists for parity with piscina. Default: piscina's.
+   */
+  idleTimeout?: number;
+  /**
+   * Milliseconds an aborted task (or a closing actor) gets to stop on its own after its signal fires;
+   * past that its slot's thread is terminated and replaced. Default 1000.
+   */
+  abortGrace?: number;
+}
+
+/** Options of {@link TaskManager.run}. */
+export interface RunOptions {
+  /** The task lease's hard limit (rounded down to whole segments). Default: slotMemory / concurrentTasksPerSlot. */
+  memory?: ByteSize;
+  /** Abort the task: it sees `ctx.signal` fire; the run rejects with ERR_ABORTED (`cause` = the reason). */
+  signal?: AbortSignal;
+  /** The lease that receives the segments found in the result (zero-copy). Required when the result holds any. */
+  into?: Lease;
+  /** Call this named export of the task module instead of its default export. */
+  name?: string;
+}
+
+/** Options of {@link TaskManager.spawn}. */
+export interface SpawnOptions {
+  /** The actor lease's hard limit (rounded down to whole segments). Default: slotMemory / concurrentTasksPerSlot. */
+  memory?: ByteSize;
+  /** Call this named export of the actor module (the factory) instead of its default export. */
+  name?: string;
+}
+
+/** TaskManager options after validation (sizes in bytes and segments). */
+export interface ResolvedTaskManagerOptions {
+  readonly slots: number;
+  /** Segments one slot may hand out at once. */
+  readonly slotSegments: number;
+  /** `slotSegments × segmentSize`. */
+  readonly slotMemory: number;
+  /** `resourceLimits.maxOldGenerationSizeMb`, or undefined for V8's default. */
+  readonly slotHeapMb: number | undefined;
+  readonly concurrentTasksPerSlot: number;
+  readonly maxQueue: number;
+  readonly idleTimeout: number | undefined;
+  readonly abortGrace: number;
+  /** Default task memory in segments: floor(slotSegments / concurrentTasksPerSlot). */
+  readonly defaultTaskSegments: number;
+  readonly segmentSize: number;
+}
+
+/** Defaults of {@link TaskManagerOptions}. */
+export const TASK_MANAGER_DEFAULTS = Object.freeze({
+  arenaSize: '256MiB',
+  concurrentTasksPerSlot: 1,
+  maxQueue: Infinity,
+  abortGrace: 1000,
+});
+
+const KNOWN_TASK_MANAGER_OPTIONS = new Set([
+  'arena', 'slots', 'slotMemory', 'slotHeap', 'concurrentTasksPerSlot', 'maxQueue', 'idleTimeout', 'abortGrace',
+]);
+
+function checkMilliseconds(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw invalidOption(name, 'must be a non-negative finite number of milliseconds', value);
+  }
+  return value;
+}
+
+/**
+ * Validate TaskManager options once, against the arena they will use (the caller creates or
+ * checks the arena: this module cannot import it). `parallelism` is the default slot count.
+ */
+export function resolveTaskManagerOptions(
+  options: TaskManagerOptions,
+  arena: { readonly size: number; readonly maxSize: number; readonly segmentSize: number },
+  parallelism: number,
+): ResolvedTaskManagerOptions {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_TASK_MANAGER_OPTIONS.has(key)) {
+      throw invalidOption(key, 'is not a TaskManager option', (options as unknown as Record<string, unknown>)[key]);
+    }
+  }
+  const seg = arena.segmentSize;
+  const slots = checkInteger('slots', options.slots ?? Math.max(1, parallelism), 1, 1024);
+  const slotBytes = options.slotMemory === undefined ? Math.floor(arena.size / slots) : sizeOption('slotMemory', options.slotMemory);
+  const slotSegments = Math.floor(slotBytes / seg);
+  if (slotSegments < 1) {
+    throw invalidOption('slotMemory', `must hold at least one segment (${seg} bytes)`, options.slotMemory ?? slotBytes);
+  }
+  if (slotSegments * slots * seg > arena.maxSize) {
+    throw invalidOption('slotMemory', `times slots (${slots}) must not exceed the arena's maxSize (${arena.maxSize} bytes)`, options.slotMemory);
+  }
+  let slotHeapMb: number | undefined;
+  if (options.slotHeap !== undefined) {
+    const bytes = sizeOption('slotHeap', options.slotHeap);
+    if (bytes < 2 ** 20) throw invalidOption('slotHeap', 'must be at least 1 MiB', options.slotHeap);
+    slotHeapMb = Math.ceil(bytes / 2 ** 20);
+  }
+  const concurrentTasksPerSlot = checkInteger(
+    'concurrentTasksPerSlot', options.concurrentTasksPerSlot ?? TASK_MANAGER_DEFAULTS.concurrentTasksPerSlot, 1, 1024,
+  );
+  const maxQueue = options.maxQueue ?? TASK_MANAGER_DEFAULTS.maxQueue;
+  if (typeof maxQueue !== 'number' || !(maxQueue >= 0) || (maxQueue !== Infinity && !Number.isInteger(maxQueue))) {
+    throw invalidOption('maxQueue', 'must be a non-negative integer or Infinity', options.maxQueue);
+  }
+  return Object.freeze({
+    slots,
+    slotSegments,
+    slotMemory: slotSegments * seg,
+    slotHeapMb,
+    concurrentTasksPerSlot,
+    maxQueue,
+    idleTimeout: options.idleTimeout === undefined ? undefined : checkMilliseconds('idleTimeout', options.idleTimeout),
+    abortGrace: checkMilliseconds('abortGrace', options.abortGrace ?? TASK_MANAGER_DEFAULTS.abortGrace),
+    defaultTaskSegments: Math.floor(slotSegments / concurrentTasksPerSlot),
+    segmentSize: seg,
+  });
+}
+
+/**
+ * The memory of one task or actor, in segments (rounded down, like a lease limit).
+ * @throws ArenaError ERR_INVALID_ARGUMENT when it is not a size, or more than one slot has.
+ */
+export function resolveTaskMemory(memory: ByteSize | undefined, o: ResolvedTaskManagerOptions): number {
+  if (memory === undefined) return o.defaultTaskSegments;
+  let bytes: number;
+  try {
+    bytes = parseByteSize(memory);
+  } catch {
+    throw invalidArgument('memory', 'must be a size such as 65536 or "64KiB"', memory);
+  }
+  if (bytes > o.slotMemory) {
+    throw invalidArgument('memory', `must be at most slotMemory (${o.slotMemory} bytes): no slot could ever run it`, memory);
+  }
+  return Math.floor(bytes / o.segmentSize);
+}

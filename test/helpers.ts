@@ -27,3 +27,13 @@ export function expectAuditOk(arena: Arena): void {
   expect(report.problems).toEqual([]);
   expect(report.ok).toBe(true);
 }
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<ArenaError & { cause?: unknown }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as ArenaError;
+  }
+  throw new Error('expected a rejection');
+}
