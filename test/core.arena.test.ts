@@ -256,3 +256,44 @@ describe('arena lifecycle', () => {
     expect(s.leaseStats[0]).toMatchObject({ id: lease.id, used: 3 * 4 * KiB, peak: 3 * 4 * KiB, limit: 5 * 4 * KiB });
   });
 });
+
+describe('caches of other threads', () => {
+  it('a thread that runs dry makes the others flush their caches at their next release', () => {
+    const a = arena({ size: 256 * 4 * KiB, segmentSize: 4 * KiB });
+    const b = Arena.attach(a.descriptor); // another thread's view: its own cache
+    arenas.push(b);
+    const lb = b.lease();
+    lb.release(lb.allocateMany(7));
+    const cached = a.stats().cached;
+    expect(cached).toBeGreaterThan(0);
+    const la = a.lease();
+    la.allocateMany(256 - cached);
+    expect(la.tryAllocate()).toBeNull(); // the rest sits in b's cache: la asks for a drain
+    lb.release(lb.allocate()); // b's next release sees the request and flushes everything
+    expect(a.stats().cached).toBe(0);
+    expect(la.allocateMany(cached)).toHaveLength(cached);
+    expectAuditOk(a);
+  });
+
+  it('flushCache() empties this thread cache', () => {
+    const a = arena({ size: 256 * 4 * KiB, segmentSize: 4 * KiB });
+    const l = a.lease();
+    l.release(l.allocateMany(5));
+    expect(a.stats().cached).toBeGreaterThan(0);
+    a.flushCache();
+    expect(a.stats().cached).toBe(0);
+    expectAuditOk(a);
+  });
+});
+
+describe('closeAbandoned (a lease whose holder thread died)', () => {
+  it('releases what the lease owns, frees its slot and never waits', () => {
+    const a = arena({ size: 8 * 4 * KiB, segmentSize: 4 * KiB, maxLeases: 1 });
+    const lease = a.lease();
+    lease.allocateMany(3);
+    expect(lease.closeAbandoned()).toBe(3);
+    expect(lease.closed).toBe(true);
+    expect(a.lease().allocateMany(8)).toHaveLength(8); // the slot is free again
+    expectAuditOk(a);
+  });
+});

@@ -256,3 +256,51 @@ describe('attachLease in the same thread', () => {
     expectAuditOk(a);
   });
 });
+
+describe('transferMany', () => {
+  it('moves every segment with its bytes, or none when the target limit cannot take them all', () => {
+    const a = arena();
+    const from = a.lease();
+    const to = a.lease({ limit: 3 * 32 * KiB });
+    const segs = from.allocateMany(4);
+    segs.forEach((s, i) => s.setUint32(0, i + 10));
+    expect(codeOf(() => from.transferMany(segs, to))).toBe('ERR_LEASE_LIMIT');
+    expect(from.used).toBe(4 * 32 * KiB);
+    expect(to.used).toBe(0);
+    expect(segs.every((s) => !s.released)).toBe(true);
+    expect(codeOf(() => from.transferMany([segs[0]!, segs[0]!], to))).toBe('ERR_SEGMENT_RELEASED');
+    const old = segs.map((s) => s.handle);
+    from.transferMany(segs.slice(0, 3), to);
+    expect(from.used).toBe(32 * KiB);
+    expect(to.used).toBe(3 * 32 * KiB);
+    expect(segs.slice(0, 3).map((s) => s.getUint32(0))).toEqual([10, 11, 12]);
+    expect(old.slice(0, 3).map((h) => codeOf(() => a.segment(h)))).toEqual(Array(3).fill('ERR_SEGMENT_RELEASED'));
+    expect(codeOf(() => to.release(segs[3]!))).toBe('ERR_FOREIGN_SEGMENT');
+    expectAuditOk(a);
+    expect(to.close()).toBe(3);
+    expectAuditOk(a);
+  });
+
+  it('keeps the reservation promise when reservation draws leave', () => {
+    const a = arena({ size: 4 * 32 * KiB });
+    const r = a.lease({ reserve: 2 * 32 * KiB });
+    const other = a.lease();
+    other.allocateMany(2);
+    const drawn = r.allocateMany(2); // both from the reservation
+    expect(codeOf(() => r.transferMany(drawn, other))).toBe('ERR_ARENA_EXHAUSTED');
+    expect(r.used).toBe(2 * 32 * KiB);
+    expectAuditOk(a);
+  });
+});
+
+describe('segment.arenaId', () => {
+  it('names the arena in every thread', () => {
+    const a = arena();
+    const b = Arena.attach(a.descriptor);
+    arenas.push(b);
+    const seg = a.lease().allocate();
+    expect(seg.arenaId).toBe(a.descriptor.id);
+    expect(b.segment(seg.handle).arenaId).toBe(seg.arenaId);
+    expect(arena().lease().allocate().arenaId).not.toBe(seg.arenaId);
+  });
+});

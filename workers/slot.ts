@@ -106,6 +106,8 @@ async function runTask(req: TaskRequest): Promise<SlotResponse> {
     return { kind: 'ok', value, segments };
   } finally {
     ctx.dispose();
+    // An idle slot hoards nothing: what this task released goes back for every thread.
+    arena.flushCache();
   }
 }
 
@@ -133,6 +135,7 @@ async function runActor(req: ActorRequest): Promise<SlotResponse> {
   } finally {
     req.port.close();
     ctx.dispose();
+    arena.flushCache();
   }
 }
 

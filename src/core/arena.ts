@@ -212,6 +212,16 @@ export class Arena extends EventTarget {
     return repairArena(this.core);
   }
 
+  /**
+   * @internal Give back every segment this thread caches (the TaskManager's slots call it
+   * after each task, so an idle thread hoards nothing).
+   */
+  flushCache(): void {
+    if (this.core.detached) return;
+    this.core.drainQuarantine();
+    this.core.cache.flushAll();
+  }
+
   /** @internal This Arena object's thread slot. */
   get threadSlot(): number {
     return this.core.thread;

@@ -11,9 +11,12 @@
  * Owned words: STATE of every segment in the stack reads CACHED(thread) (written here, by
  * the only thread that holds them), so a reclaimer can find them if this thread dies.
  * Cached segments are charged to no lease. While any thread waits for memory (W_WAITERS > 0),
- * released segments bypass the cache and go straight to the central list.
+ * released segments bypass the cache and go straight to the central list; when a thread finds
+ * the arena exhausted it bumps W_DRAIN, and every other thread flushes its whole cache at its
+ * next release. An idle thread holds at most 2 x batch segments; the TaskManager's slots flush
+ * theirs after every task.
  */
-import { W_WAITERS, type Layout } from './layout.js';
+import { W_DRAIN, W_WAITERS, type Layout } from './layout.js';
 import type { CentralFreeList } from './free-list.js';
 import { stateCached, stateIdx } from './segment-table.js';
 
@@ -34,6 +37,8 @@ export class ThreadCache {
   count = 0;
   private readonly scratch = new Int32Array(MAX_BATCH);
   private readonly cachedState: number;
+  /** W_DRAIN as this thread last saw it. */
+  private drainSeen = 0;
 
   constructor(
     private readonly i32: Int32Array,
@@ -59,6 +64,16 @@ export class ThreadCache {
     this.stack[this.count++] = index;
     if (this.count === this.stack.length) this.flush(this.batch);
     else if (this.i32[W_WAITERS] !== 0) this.flush(this.count);
+    else if (this.i32[W_DRAIN] !== this.drainSeen) {
+      // Another thread ran dry while this one hoards: give everything back once.
+      this.drainSeen = this.i32[W_DRAIN]!;
+      this.flush(this.count);
+    }
+  }
+
+  /** Ask every thread to flush its cache at its next release (this thread found the arena dry). */
+  requestDrain(): void {
+    this.drainSeen = Atomics.add(this.i32, W_DRAIN, 1) + 1;
   }
 
   /** Move the top `k` cached segments to the central list as one or more batches. */

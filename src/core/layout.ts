@@ -71,6 +71,12 @@ export const W_CENTRAL_COUNT = 49;
 // ---- line 4: waiting (waiters.ts) -----------------------------------------------------------
 export const W_WAITERS = 64;
 export const W_EPOCH = 65;
+/**
+ * Bumped (Atomics.add) by a thread that found the arena exhausted; every thread compares it on
+ * each release with the value it last saw and, when it moved, flushes its whole cache
+ * (cache.ts). Same line as W_WAITERS: releases read both.
+ */
+export const W_DRAIN = 66;
 
 // ---- line 5: counters (arena-core.ts, lease-table.ts, thread-table.ts) --------------------
 export const W_LEASE_UID = 80;

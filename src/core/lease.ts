@@ -295,6 +295,88 @@ export class Lease {
     return released;
   }
 
+  /**
+   * @internal Close a lease whose holders are known dead (the TaskManager, after a worker
+   * died): no settle wait for allocations in flight, since none can finish. Whatever is still
+   * charged after the scan was charged but never bound by the dead thread; the charge is
+   * dropped and the slot freed. Such a stranded segment reads OWNED with an even generation, or
+   * CACHED by the dead thread: reclaimThread() and repair() give it back.
+   */
+  closeAbandoned(): number {
+    if (this.closedLocal) return 0;
+    const ctx = this.ctx;
+    const i32 = ctx.i32;
+    this.finalPeak = Atomics.load(i32, this.peakIdx);
+    const charged = markClosed(i32, this.usedIdx, this.base);
+    this.closedLocal = true;
+    if (charged < 0) return 0;
+    const released = charged > 0 ? this.releaseAllOwned() : 0;
+    const left = Atomics.load(i32, this.usedIdx) & COUNT_MASK;
+    if (left > 0) uncharge(i32, this.usedIdx, left);
+    const l = ctx.layout;
+    ctx.central.give(this.reserveSegments - Atomics.load(i32, leaseWord(l, this.slot, L_RES_USED)));
+    if (released > 0) Atomics.add(i32, leaseWord(l, this.slot, L_LEAKED), released);
+    freeLeaseSlot(i32, l, this.slot);
+    ctx.cache.flushAll();
+    return released;
+  }
+
+  /**
+   * Move several segments to another lease (see {@link Lease.transfer}) with one charge of the
+   * target and one uncharge of the source. Every segment is checked first; if the target's
+   * limit cannot take them all, nothing moves (ERR_LEASE_LIMIT).
+   */
+  transferMany(segments: readonly MemorySegment[], to: Lease): void {
+    if (!Array.isArray(segments)) throw invalidArgument('segments', 'must be an array of MemorySegment', segments);
+    this.ensureOpen();
+    if (!(to instanceof Lease)) throw invalidArgument('to', 'must be a Lease', to);
+    if (to.ctx.id !== this.ctx.id) throw foreignSegment(`transfer target '${to.name}'`, 'arena');
+    to.ensureOpen();
+    const seen = new Set<number>();
+    for (const s of segments as readonly unknown[]) {
+      this.checkOwned(s);
+      const seg = s as MemorySegment;
+      if (seen.has(seg.index)) throw segmentReleased(`${seg.index} (listed twice)`);
+      seen.add(seg.index);
+    }
+    const n = segments.length;
+    if (n === 0 || to.slot === this.slot) return;
+    if (this.reserveSegments > 0 && this.drawnBeyondHeld(n)) {
+      // Reservation draws leave only one by one, each backed by a general unit.
+      for (const seg of segments) this.transfer(seg, to);
+      return;
+    }
+    const ctx = this.ctx;
+    const i32 = ctx.i32;
+    const l = ctx.layout;
+    const r = charge(i32, to.usedIdx, to.base, to.limitSegments, n);
+    if (r !== CHARGED || !to.stillOwnsSlot()) {
+      if (r === CHARGED) uncharge(i32, to.usedIdx, n);
+      if (r === OVER_LIMIT) throw leaseLimit(to.name, n, i32[to.usedIdx]! & COUNT_MASK, to.limitSegments);
+      throw leaseClosed(to.name);
+    }
+    let moved = 0;
+    let lost: unknown;
+    for (const seg of segments) {
+      const gen = seg.gen;
+      if (!bumpGeneration(i32, l, seg.index, gen)) {
+        lost ??= segmentReleased(`${seg.index}`); // a racing thread released it after the check
+        continue;
+      }
+      i32[stateIdx(l, seg.index)] = to.ownerState;
+      i32[lastIdx(l, seg.index)] = to.id;
+      const landed = (gen + 2) | 0;
+      Atomics.store(i32, genIdx(l, seg.index), landed);
+      seg.gen = landed;
+      seg.leaseSlot = to.slot;
+      moved++;
+    }
+    if (moved < n) uncharge(i32, to.usedIdx, n - moved);
+    uncharge(i32, this.usedIdx, moved);
+    to.notePeak();
+    if (lost !== undefined) throw lost;
+  }
+
   /** `using lease = arena.lease()` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
@@ -369,6 +451,7 @@ export class Lease {
     if (idx < 0) idx = this.takeReserved();
     if (idx < 0) {
       uncharge(ctx.i32, this.usedIdx, 1);
+      ctx.cache.requestDrain();
       if (throwIfExhausted) throw arenaExhausted(1);
       return null;
     }
@@ -388,6 +471,7 @@ export class Lease {
     const got = this.takeExactly(n);
     if (got === null) {
       uncharge(ctx.i32, this.usedIdx, n);
+      ctx.cache.requestDrain();
       return null;
     }
     const out = new Array<MemorySegment>(n);

@@ -55,6 +55,11 @@ export class MemorySegment {
     return makeHandle(this.index, this.gen);
   }
 
+  /** Id of the arena this segment belongs to (the same in every thread). */
+  get arenaId(): number {
+    return this.ctx.id;
+  }
+
   /** True once the segment was released (or transferred through another object) in any thread. */
   get released(): boolean {
     return this.ctx.i32[this.genWord] !== this.gen;

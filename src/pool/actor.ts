@@ -59,7 +59,7 @@ const CODE_MARK = Symbol.for('segment-arena:throw-with-code');
 const segmentHandler: TransferHandler<MemorySegment, SegmentWire> = {
   canHandle: (value: unknown): value is MemorySegment => value instanceof MemorySegment,
   // `ctx.id` is the segment's arena id (internal to core; MemorySegment has no public arena id).
-  serialize: (seg) => [[seg.ctx.id, seg.handle], []],
+  serialize: (seg) => [[seg.arenaId, seg.handle], []],
   deserialize: ([arenaId, handle]) => {
     const entry = arenas.get(arenaId);
     if (entry === undefined) throw foreignSegment(`handle ${handle}`, 'arena');

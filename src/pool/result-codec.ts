@@ -7,11 +7,10 @@
  * segments is posted as it is, and a primitive result is not walked at all.
  *
  * Main side ({@link moveResult}): find the marks again, rehydrate each handle in the main
- * thread's arena, and `lease.transfer` the segment from the task lease into `into`: ownership and
- * charge move, not one byte is copied, and the segment arrives as a MemorySegment. All or
- * nothing: if one transfer fails (`into` is full or closed, a segment is not the task's), the ones
- * already moved go back to the task lease and the error is thrown; the task lease's close then
- * releases them all.
+ * thread's arena, and move them all from the task lease into `into` with one `transferMany`:
+ * ownership and charge move, not one byte is copied, and each arrives as a MemorySegment. All or
+ * nothing: if `into` is full or closed, or a segment is not the task's, nothing moves and the
+ * error is thrown; the task lease's close then releases them all.
  *
  * Only plain objects (prototype Object.prototype or null) and arrays are walked; a segment inside
  * a Map, a Set or a class instance is not found (structured clone would then fail to copy it).
@@ -115,31 +114,32 @@ const isMark = (v: object): v is SegmentMark => {
  * with the segments, moved from `from` (the task lease) into `into`. Returns the new value.
  */
 export function moveResult(value: unknown, count: number, arena: Arena, from: Lease, into: Lease): unknown {
-  const moved = new Map<number, MemorySegment>();
-  const rollback = (): void => {
-    for (const seg of moved.values()) {
-      try {
-        into.transfer(seg, from);
-      } catch {
-        // `into` was closed meanwhile: its close released the segment already.
-      }
+  // Pass 1: the distinct handles, in order. Pass 2 (after one transferMany) puts the segments in.
+  const handles: number[] = [];
+  const seen = new Set<number>();
+  walkMarks(value, count, (h) => {
+    if (!seen.has(h)) {
+      seen.add(h);
+      handles.push(h);
     }
-  };
-  const resolve = (handle: number): MemorySegment => {
-    let seg = moved.get(handle);
-    if (seg === undefined) {
-      seg = arena.segment(handle);
-      from.transfer(seg, into);
-      moved.set(handle, seg);
-    }
-    return seg;
-  };
+    return undefined;
+  });
+  const segs = handles.map((h) => arena.segment(h));
+  // One charge of `into` for all of them; all or nothing when `into` is full or closed.
+  from.transferMany(segs, into);
+  const byHandle = new Map<number, MemorySegment>();
+  handles.forEach((h, i) => byHandle.set(h, segs[i]!));
+  return walkMarks(value, count, (h) => byHandle.get(h));
+}
+
+/** Visit the first `count` marks of `value` (changed in place where `swap` returns a value). */
+function walkMarks(value: unknown, count: number, swap: (handle: number) => MemorySegment | undefined): unknown {
   let left = count;
   const visit = (v: unknown): unknown => {
     if (left === 0 || typeof v !== 'object' || v === null) return v;
     if (isMark(v)) {
       left--;
-      return resolve(v[SEGMENT_MARK_KEY]);
+      return swap(v[SEGMENT_MARK_KEY]) ?? v;
     }
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length && left > 0; i++) v[i] = visit(v[i]);
@@ -152,10 +152,5 @@ export function moveResult(value: unknown, count: number, arena: Arena, from: Le
     }
     return v;
   };
-  try {
-    return visit(value);
-  } catch (e) {
-    rollback();
-    throw e;
-  }
+  return visit(value);
 }

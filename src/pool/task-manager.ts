@@ -537,7 +537,9 @@ export class TaskManager implements AsyncDisposable {
     if (lease !== undefined) {
       leaked = Math.round(lease.used / this.arena.segmentSize);
       try {
-        lease.close();
+        // A dead thread cannot finish an allocation: close without waiting for one to settle.
+        if (outcome === 'crashed') lease.closeAbandoned();
+        else lease.close();
       } catch (e) {
         // Debug arenas treat a leak as an error (ERR_LEAK), after releasing everything.
         if (outcome === 'succeeded' && job.kind === 'task') {
