@@ -4,11 +4,12 @@
  * The public surface, re-exported explicitly (DESIGN.md §2, §4).
  * @packageDocumentation
  */
-export { Arena, type GrowEventDetail, type PressureEventDetail } from './core/arena.js';
+export { Arena, type GrowEventDetail, type LeakEventDetail, type PressureEventDetail } from './core/arena.js';
 export type { ArenaDescriptor } from './core/arena-core.js';
 export { Lease, type LeaseDescriptor, type AllocateAsyncOptions } from './core/lease.js';
 export { MemorySegment, type TypedArrayConstructor } from './core/segment.js';
 export type { ArenaStats, AuditReport, LeaseStats } from './core/audit.js';
+export type { ActivityCounts } from './core/counters.js';
 export { ArenaError, ERROR_CODES, isArenaError, type ArenaErrorCode } from './errors.js';
 export { parseByteSize, type ArenaOptions, type ByteSize, type LeaseOptions } from './options.js';
 export { TaskManager, type CloseReport } from './pool/task-manager.js';

@@ -297,3 +297,53 @@ describe('closeAbandoned (a lease whose holder thread died)', () => {
     expectAuditOk(a);
   });
 });
+
+describe('activity counters', () => {
+  it('count allocations, releases, refusals by code, waits, scrubs and transfers exactly', async () => {
+    const a = arena({ size: 4 * 4 * KiB, segmentSize: 4 * KiB });
+    const x = a.lease({ limit: 2 * 4 * KiB });
+    const y = a.lease();
+    const [s1, s2] = x.allocateMany(2) as [MemorySegment, MemorySegment]; // 2 allocations
+    expect(codeOf(() => x.allocate())).toBe('ERR_LEASE_LIMIT'); // 1 refused by limit
+    x.release(s1); // 1 release
+    x.transfer(s2, y); // 1 transfer
+    y.allocateMany(3); // 3 allocations; s1 goes to y after x wrote it last: a scrub
+    expect(y.tryAllocate()).toBeNull(); // 1 refused: exhausted
+    const waiting = x.allocateAsync(1, { timeout: 5 }); // 1 wait
+    expect(await rejectionCode(waiting)).toBe('ERR_TIMEOUT');
+    const b = Arena.attach(a.descriptor);
+    const z = b.attachLease(y.descriptor);
+    z.release(b.segment(s2.handle)); // 1 release in another Arena object, published at its close
+    b.close();
+    expect(a.stats().activity).toEqual({
+      allocations: 5, releases: 2, refusedLimit: 1, refusedExhausted: 1, waits: 1, scrubs: 1, transfers: 1,
+    });
+  });
+});
+
+describe('leak reports (debug)', () => {
+  it('ERR_LEAK names the lease and where each leaked segment was allocated, and emits a leak event', () => {
+    const a = arena({ size: 8 * 4 * KiB, segmentSize: 4 * KiB, debug: true });
+    const details: unknown[] = [];
+    a.addEventListener('leak', (e) => details.push((e as CustomEvent).detail));
+    const lease = a.lease({ name: 'sloppy' });
+    lease.allocate();
+    let message = '';
+    try {
+      lease.close();
+    } catch (e) {
+      message = (e as ArenaError).message;
+    }
+    expect(message).toContain("lease 'sloppy'");
+    expect(message).toContain('core.arena.test.ts');
+    expect(details).toHaveLength(1);
+    expect(details[0]).toMatchObject({ lease: 'sloppy', segments: 1, reason: 'held at close' });
+  });
+
+  it('warns when a segment object is garbage-collected while still owned (a warning only)', () => {
+    const script = fileURLToPath(new URL('./fixtures/finalizer.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ events: [{ lease: 'forgetful', reason: 'collected while owned' }], owned: 1 });
+  });
+});

@@ -21,11 +21,12 @@ import {
   H_MAX_LEASES, H_MAX_SEGMENTS, H_MAX_THREADS, H_PRESSURE_MICRO, H_SEGMENT_SHIFT, H_VERSION, LAYOUT_VERSION, MAGIC,
   W_CENTRAL_HEAD, W_CLOSED, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_PRESSURE, W_SEG_COUNT, computeLayout, type Layout,
 } from './layout.js';
-import { LAST_POISONED, lastIdx, stateIdx, stateQuarantined } from './segment-table.js';
+import { LAST_POISONED, genIdx as genIdxOf, lastIdx, stateIdx, stateQuarantined } from './segment-table.js';
 import { CentralFreeList } from './free-list.js';
 import { MAX_BATCH, ThreadCache } from './cache.js';
 import { WaitQueue, wakeWaiters } from './waiters.js';
 import { claimThreadSlot, freeThreadSlot } from './thread-table.js';
+import { C_SCRUBS, ThreadCounters } from './counters.js';
 import { ArenaError, invalidArgument } from '../errors.js';
 
 /** What crosses to another thread to attach: two shareable buffers and the arena's id. */
@@ -36,8 +37,14 @@ export interface ArenaDescriptor {
   readonly data: SharedArrayBuffer;
 }
 
-export type CoreEvent = 'pressure' | 'grow';
-export type CoreEmit = (type: CoreEvent, detail: Record<string, number>) => void;
+export type CoreEvent = 'pressure' | 'grow' | 'leak';
+export type CoreEmit = (type: CoreEvent, detail: Record<string, unknown>) => void;
+
+/** What a debug arena remembers of a segment handed out in this thread. */
+interface DebugSite {
+  readonly lease: string;
+  readonly stack: string;
+}
 
 /** Debug: how many released segments wait in a thread's quarantine before reuse. */
 export const QUARANTINE = 16;
@@ -61,10 +68,19 @@ export class ArenaCore {
   readonly thread: number;
   readonly cache: ThreadCache;
   readonly waiters: WaitQueue;
+  /** This thread's activity counters (counters.ts): count in `counters.local`. */
+  readonly counters: ThreadCounters;
   /** Local: set when this context detached or the arena was closed through it. */
   detached = false;
   /** Debug: released segments of this thread waiting before reuse (STATE QUARANTINED). */
   private readonly quarantine: number[] = [];
+  /** Debug: where each segment bound in this thread was allocated (index → site). */
+  private readonly sites = new Map<number, DebugSite>();
+  /**
+   * Debug: warns (a `leak` event) when a MemorySegment object is collected while its epoch is
+   * still owned. A warning only: accounting never depends on GC.
+   */
+  private readonly finalizer: FinalizationRegistry<{ index: number; gen: number; lease: string }> | undefined;
 
   u8!: Uint8Array;
   dv!: DataView;
@@ -108,13 +124,44 @@ export class ArenaCore {
     const t = claimThreadSlot(i32, this.layout);
     if (!t) throw new ArenaError('ERR_TOO_MANY_LEASES', `no free thread slot (maxThreads = ${this.layout.maxThreads})`);
     this.thread = t.slot;
+    this.counters = new ThreadCounters(descriptor.control, this.layout, this.thread);
     this.cache = new ThreadCache(i32, this.layout, this.central, this.thread, this.layout.batch, {
       replenish: () => this.drainQuarantine() || this.grow(),
       afterRefill: () => this.afterRefill(),
       afterGive: () => this.afterGive(),
     });
     this.waiters = new WaitQueue(i32);
+    this.finalizer = this.debug
+      ? new FinalizationRegistry(({ index, gen, lease }) => {
+          if (!this.detached && Atomics.load(this.i32, genIdxOf(this.layout, index)) === gen) {
+            this.emit('leak', { lease, segment: index, site: this.sites.get(index)?.stack ?? 'unknown', reason: 'collected while owned' });
+          }
+        })
+      : undefined;
     this.refreshViews();
+  }
+
+  /** Debug: note where segment `index` was allocated, and watch its object for a leak. */
+  noteAllocation(seg: object, index: number, gen: number, lease: string): void {
+    this.sites.set(index, { lease, stack: (new Error().stack ?? '').split('\n').slice(3, 8).join('\n') });
+    this.finalizer?.register(seg, { index, gen, lease }, seg);
+  }
+
+  /** Debug: the segment's object was released properly. */
+  noteRelease(seg: object, index: number): void {
+    this.sites.delete(index);
+    this.finalizer?.unregister(seg);
+  }
+
+  /** Debug: report segments a lease still held at close (a `leak` event per lease). */
+  emitLeak(lease: string, indices: readonly number[], sites: readonly string[]): void {
+    for (const i of indices) this.sites.delete(i);
+    this.emit('leak', { lease, segments: indices.length, sites: sites.join('\n'), reason: 'held at close' });
+  }
+
+  /** Debug: the allocation sites of these segments, as this thread recorded them. */
+  sitesOf(indices: readonly number[]): string[] {
+    return indices.map((i) => `segment ${i}: ${this.sites.get(i)?.stack.trim() ?? '(allocated in another thread)'}`);
   }
 
   /** Write the header and link the initial segments. Called once, by the creator. */
@@ -177,6 +224,7 @@ export class ArenaCore {
 
   /** Zero one segment (BigInt64Array.fill: 5x faster than Uint8Array.fill on shared memory). */
   zero(index: number): void {
+    this.counters.local[C_SCRUBS]!++;
     this.ensureView(index);
     const w = this.segmentSize / 8;
     this.z64.fill(0n, index * w, index * w + w);
@@ -265,6 +313,7 @@ export class ArenaCore {
   }
 
   private afterRefill(): void {
+    this.counters.publish();
     const count = this.segCount();
     const out = count - this.central.count();
     for (;;) {
@@ -280,6 +329,7 @@ export class ArenaCore {
   }
 
   private afterGive(): void {
+    this.counters.publish();
     if (this.i32[W_PRESSURE] !== 0) {
       const count = this.segCount();
       if (count - this.central.count() < this.pressureThreshold * count) Atomics.compareExchange(this.i32, W_PRESSURE, 1, 0);
@@ -292,6 +342,7 @@ export class ArenaCore {
     if (this.detached) return;
     this.drainQuarantine();
     this.cache.flushAll();
+    this.counters.publish();
     freeThreadSlot(this.i32, this.layout, this.thread);
     this.detached = true;
   }

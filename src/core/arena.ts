@@ -26,6 +26,18 @@ export interface GrowEventDetail {
   to: number;
   segments: number;
 }
+/** Detail of the `leak` event (debug mode only). */
+export interface LeakEventDetail {
+  /** Name of the lease that held the segment(s). */
+  lease: string;
+  /** 'held at close' (lease.close found them), or 'collected while owned' (FinalizationRegistry). */
+  reason: string;
+  /** Where the segment(s) were allocated, as far as this thread saw it. */
+  sites?: string;
+  site?: string;
+  segment?: number;
+  segments?: number;
+}
 /** Detail of the `pressure` event. */
 export interface PressureEventDetail {
   used: number;
@@ -55,7 +67,7 @@ export class Arena extends EventTarget {
   constructor(token: typeof ATTACH, descriptor: ArenaDescriptor);
   constructor(a: ArenaOptions | typeof ATTACH, descriptor?: ArenaDescriptor) {
     super();
-    const emit = (type: 'pressure' | 'grow', detail: Record<string, number>): void => {
+    const emit = (type: 'pressure' | 'grow' | 'leak', detail: Record<string, unknown>): void => {
       this.dispatchEvent(new CustomEvent(type, { detail }));
     };
     if (a === ATTACH) {
@@ -220,6 +232,7 @@ export class Arena extends EventTarget {
     if (this.core.detached) return;
     this.core.drainQuarantine();
     this.core.cache.flushAll();
+    this.core.counters.publish();
   }
 
   /** @internal This Arena object's thread slot. */

@@ -8,6 +8,7 @@
  * repair(), everything, under the caller's promise that no other thread is inside the arena.
  */
 import type { ArenaCore } from './arena-core.js';
+import { sumCounters, type ActivityCounts } from './counters.js';
 import { MAX_BATCH } from './cache.js';
 import { L_RES_USED, L_USED, W_AVAIL, W_CENTRAL_COUNT, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_WAITERS, leaseWord } from './layout.js';
 import { COUNT_MASK, freeLeaseSlot, readLease } from './lease-table.js';
@@ -65,6 +66,8 @@ export interface ArenaStats {
   /** Segments close() had to release, summed over open leases. */
   leaked: number;
   leaseStats: LeaseStats[];
+  /** Activity since the arena was created (counters.ts: other threads' figures lag by at most a batch). */
+  activity: ActivityCounts;
 }
 
 interface Census {
@@ -100,6 +103,7 @@ function census(core: ArenaCore, n: number): Census {
 }
 
 export function arenaStats(core: ArenaCore, maxSize: number): ArenaStats {
+  if (!core.detached) core.counters.publish();
   const n = core.segCount();
   const c = census(core, n);
   const l = core.layout;
@@ -129,6 +133,7 @@ export function arenaStats(core: ArenaCore, maxSize: number): ArenaStats {
     waiters: Atomics.load(core.i32, W_WAITERS),
     leaked,
     leaseStats,
+    activity: sumCounters(core.descriptor.control, core.layout),
   };
 }
 

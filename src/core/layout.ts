@@ -17,12 +17,13 @@
  *   line 4   WAITERS    pending async allocation requests; EPOCH, the word waiters wait on
  *   line 5   counters   lease uid source, lease slot cursor, thread uid source, pressure state, peak
  *   then     THREADS    maxThreads entries x 4 words
+ *   then     COUNTERS   maxThreads entries x 8 Float64 (one line each): activity counters
  *   then     LEASES     maxLeases entries x 8 words (two per line; see leaseSlotForCursor)
  *   then     SEGMENTS   maxSegments entries x 4 words: GEN, STATE, LAST, NEXT
  *
  * Owners: each group of words has exactly one module that writes it and documents its
  * protocol: central + AVAIL + CENTRAL_COUNT → free-list.ts; WAITERS/EPOCH → waiters.ts;
- * THREADS → thread-table.ts; LEASES → lease-table.ts; SEGMENTS → segment-table.ts;
+ * THREADS → thread-table.ts; COUNTERS → counters.ts; LEASES → lease-table.ts; SEGMENTS → segment-table.ts;
  * header, SEG_COUNT, GROWS, counters → arena-core.ts. Nothing else computes an offset.
  */
 import type { ResolvedArenaOptions } from '../options.js';
@@ -95,6 +96,10 @@ export const THREAD_WORDS = 4;
 /** Uid of the attached context in this slot, 0 when the slot is free. */
 export const T_UID = 0;
 
+// ---- activity counters (counters.ts) -------------------------------------------------------
+/** Float64 counters per thread slot (one 64-byte line). */
+export const COUNTER_SLOTS = 8;
+
 // ---- lease table ----------------------------------------------------------------------------
 export const LEASE_WORDS = 8;
 /** Charged segments + incarnation + closed bit; see lease-table.ts. */
@@ -122,6 +127,8 @@ export const S_NEXT = 3;
 /** Offsets derived from the options; one instance per arena, identical in every thread. */
 export interface Layout {
   readonly threadBase: number;
+  /** Byte offset of the activity counters (Float64, COUNTER_SLOTS per thread slot). */
+  readonly counterByteBase: number;
   readonly leaseBase: number;
   readonly segBase: number;
   readonly controlWords: number;
@@ -148,11 +155,13 @@ export function computeLayout(
   },
 ): Layout {
   const threadBase = HEADER_WORDS;
-  const leaseBase = alignUp(threadBase + o.maxThreads * THREAD_WORDS, LINE_WORDS);
+  const counterBase = alignUp(threadBase + o.maxThreads * THREAD_WORDS, LINE_WORDS);
+  const leaseBase = alignUp(counterBase + o.maxThreads * COUNTER_SLOTS * 2, LINE_WORDS);
   const segBase = alignUp(leaseBase + o.maxLeases * LEASE_WORDS, LINE_WORDS);
   const controlWords = alignUp(segBase + o.maxSegments * SEG_WORDS, LINE_WORDS);
   return Object.freeze({
     threadBase,
+    counterByteBase: counterBase * 4,
     leaseBase,
     segBase,
     controlWords,

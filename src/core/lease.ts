@@ -27,6 +27,7 @@ import {
 } from './lease-table.js';
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
 import { MemorySegment } from './segment.js';
+import { C_ALLOCATIONS, C_REFUSED_EXHAUSTED, C_REFUSED_LIMIT, C_RELEASES, C_TRANSFERS, C_WAITS } from './counters.js';
 
 /** What crosses to another thread to use the same lease there (`arena.attachLease`). */
 export interface LeaseDescriptor {
@@ -154,7 +155,10 @@ export class Lease {
   /** Allocate `n` segments, all or nothing. */
   allocateMany(n: number): MemorySegment[] {
     const r = this.allocMany(checkCount(n));
-    if (r === null) throw arenaExhausted(n);
+    if (r === null) {
+      this.ctx.counters.local[C_REFUSED_EXHAUSTED]!++;
+      throw arenaExhausted(n);
+    }
     return r;
   }
 
@@ -181,6 +185,7 @@ export class Lease {
         const now = this.allocMany(count);
         if (now !== null) return Promise.resolve(now);
       }
+      this.ctx.counters.local[C_WAITS]!++;
       return this.ctx.waiters.wait({ attempt: () => this.allocMany(count) ?? undefined, signal, timeout });
     } catch (e) {
       return Promise.reject(e);
@@ -254,6 +259,7 @@ export class Lease {
     uncharge(i32, this.usedIdx, 1);
     if (backfill && !restoreReservation(i32, l, this.slot)) ctx.central.give(1);
     to.notePeak();
+    ctx.counters.local[C_TRANSFERS]!++;
     segment.gen = landed;
     segment.leaseSlot = to.slot;
   }
@@ -276,8 +282,9 @@ export class Lease {
     let released = 0;
     let remaining = charged;
     const deadline = Date.now() + CLOSE_SETTLE_MS;
+    const leaked: number[] | undefined = ctx.debug ? [] : undefined;
     while (remaining > 0) {
-      released += this.releaseAllOwned();
+      released += this.releaseAllOwned(leaked);
       remaining = Atomics.load(i32, this.usedIdx) & COUNT_MASK;
       // Whatever is still charged is an allocation or release in flight in another thread;
       // it completes within nanoseconds unless that thread died (then recovery repairs it).
@@ -290,7 +297,12 @@ export class Lease {
     if (remaining === 0) freeLeaseSlot(i32, l, this.slot);
     ctx.cache.flushAll();
     if (ctx.debug && released > 0) {
-      throw new ArenaError('ERR_LEAK', `lease '${this.name}' was closed while it still held ${released} segment(s) (debug: leak = error)`);
+      const sites = ctx.sitesOf(leaked ?? []);
+      ctx.emitLeak(this.name, leaked ?? [], sites);
+      throw new ArenaError(
+        'ERR_LEAK',
+        `lease '${this.name}' was closed while it still held ${released} segment(s) (debug: leak = error); allocated at:\n${sites.join('\n')}`,
+      );
     }
     return released;
   }
@@ -373,6 +385,7 @@ export class Lease {
     }
     if (moved < n) uncharge(i32, to.usedIdx, n - moved);
     uncharge(i32, this.usedIdx, moved);
+    ctx.counters.local[C_TRANSFERS]! += moved;
     to.notePeak();
     if (lost !== undefined) throw lost;
   }
@@ -434,6 +447,7 @@ export class Lease {
     }
     if (r === OVER_LIMIT) {
       if (this.limitSegments >= this.ctx.maxSegments) return false;
+      this.ctx.counters.local[C_REFUSED_LIMIT]!++;
       throw leaseLimit(this.name, n, i32[this.usedIdx]! & COUNT_MASK, this.limitSegments);
     }
     this.closedLocal = true;
@@ -444,6 +458,7 @@ export class Lease {
     const ctx = this.ctx;
     if (ctx.isClosed()) throw arenaClosed();
     if (!this.chargeOrThrow(1)) {
+      ctx.counters.local[C_REFUSED_EXHAUSTED]!++;
       if (throwIfExhausted) throw arenaExhausted(1);
       return null;
     }
@@ -452,10 +467,13 @@ export class Lease {
     if (idx < 0) {
       uncharge(ctx.i32, this.usedIdx, 1);
       ctx.cache.requestDrain();
+      ctx.counters.local[C_REFUSED_EXHAUSTED]!++;
       if (throwIfExhausted) throw arenaExhausted(1);
       return null;
     }
+    ctx.counters.local[C_ALLOCATIONS]!++;
     const seg = this.bind(idx);
+    if (ctx.debug) ctx.noteAllocation(seg, idx, seg.gen, this.name);
     this.notePeak(); // only once the segment is really held (regression: a refused allocation raised peak)
     return seg;
   }
@@ -476,6 +494,8 @@ export class Lease {
     }
     const out = new Array<MemorySegment>(n);
     for (let k = 0; k < n; k++) out[k] = this.bind(got[k]!);
+    if (ctx.debug) for (const seg of out) ctx.noteAllocation(seg, seg.index, seg.gen, this.name);
+    ctx.counters.local[C_ALLOCATIONS]! += n;
     this.notePeak();
     return out;
   }
@@ -582,6 +602,8 @@ export class Lease {
     if (!bumpGeneration(ctx.i32, ctx.layout, seg.index, seg.gen)) throw segmentReleased(`${seg.index}`);
     this.recycle(seg.index);
     uncharge(ctx.i32, this.usedIdx, 1);
+    ctx.counters.local[C_RELEASES]!++;
+    if (ctx.debug) ctx.noteRelease(seg, seg.index);
   }
 
   /** Give back a segment whose generation this thread just bumped. */
@@ -596,7 +618,7 @@ export class Lease {
   }
 
   /** close(): release every segment whose STATE says this lease owns it. */
-  private releaseAllOwned(): number {
+  private releaseAllOwned(leaked?: number[]): number {
     const ctx = this.ctx;
     const i32 = ctx.i32;
     const l = ctx.layout;
@@ -609,10 +631,12 @@ export class Lease {
       if ((gen & 1) === 0 || i32[stateIdx(l, idx)] !== this.ownerState) continue;
       if (!bumpGeneration(i32, l, idx, gen)) continue; // a racing release won; it uncharges
       if (ctx.debug) ctx.poisonSegment(idx);
+      leaked?.push(idx);
       ctx.recycle(idx);
       uncharge(i32, this.usedIdx, 1);
       released++;
     }
+    ctx.counters.local[C_RELEASES]! += released;
     return released;
   }
 }
