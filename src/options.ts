@@ -31,7 +31,11 @@ export interface ArenaOptions {
    * segments in a reuse quarantine, and treat a leak as an error on close. Default false.
    */
   debug?: boolean;
-  /** How many threads may attach at once (each attached Arena object takes one slot). Default 256. */
+  /**
+   * How many Arena objects (threads) may be attached at once; each takes a thread slot with its
+   * cache and counters. Default 64. A TaskManager that creates its own arena raises it to fit
+   * its slots.
+   */
   maxThreads?: number;
   /**
    * @internal Test-only: switch the ABA tag of the central free list off, to prove that the
@@ -87,7 +91,7 @@ export const ARENA_DEFAULTS = Object.freeze({
   scrub: true,
   maxLeases: 4096,
   debug: false,
-  maxThreads: 256,
+  maxThreads: 64,
 });
 
 const UNITS: Readonly<Record<string, number>> = Object.freeze({

@@ -203,7 +203,11 @@ export class TaskManager implements AsyncDisposable {
       this.arena = given;
       this.ownsArena = false;
     } else {
-      this.arena = new Arena(given ?? { size: TASK_MANAGER_DEFAULTS.arenaSize });
+      // Every slot thread attaches (replacements too, while a dead one is reclaimed), plus the
+      // main thread: make sure the thread table fits them when the user did not size it.
+      const slotsWanted = typeof options.slots === 'number' && options.slots > 0 ? options.slots : availableParallelism();
+      const arenaOptions = given ?? { size: TASK_MANAGER_DEFAULTS.arenaSize };
+      this.arena = new Arena({ maxThreads: Math.max(64, 2 * slotsWanted + 2), ...arenaOptions });
       this.ownsArena = true;
     }
     try {
