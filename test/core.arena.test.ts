@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 describe('growth and pressure', () => {
-  it('grows by growthFactor up to maxSize, emits grow and pressure, then reports exhaustion', () => {
+  it('grows by growthFactor up to maxSize, emits grow and pressure, then reports exhaustion', async () => {
     const a = arena({ size: 8 * 4 * KiB, segmentSize: 4 * KiB, maxSize: 30 * 4 * KiB, growthFactor: 2, pressureThreshold: 0.75 });
     const grows: GrowEventDetail[] = [];
     let pressure = 0;
@@ -27,6 +27,8 @@ describe('growth and pressure', () => {
     const segs: MemorySegment[] = [];
     for (let i = 0; i < 30; i++) segs.push(lease.allocate());
     expect(new Set(segs.map((s) => s.index)).size).toBe(30);
+    expect(grows).toEqual([]); // events are dispatched after the call, never inside it
+    await Promise.resolve();
     expect(a.segmentCount).toBe(30);
     expect(a.size).toBe(30 * 4 * KiB);
     expect(grows.map((g) => g.segments)).toEqual([16, 30]);
@@ -322,7 +324,7 @@ describe('activity counters', () => {
 });
 
 describe('leak reports (debug)', () => {
-  it('ERR_LEAK names the lease and where each leaked segment was allocated, and emits a leak event', () => {
+  it('ERR_LEAK names the lease and where each leaked segment was allocated, and emits a leak event', async () => {
     const a = arena({ size: 8 * 4 * KiB, segmentSize: 4 * KiB, debug: true });
     const details: unknown[] = [];
     a.addEventListener('leak', (e) => details.push((e as CustomEvent).detail));
@@ -336,6 +338,7 @@ describe('leak reports (debug)', () => {
     }
     expect(message).toContain("lease 'sloppy'");
     expect(message).toContain('core.arena.test.ts');
+    await Promise.resolve();
     expect(details).toHaveLength(1);
     expect(details[0]).toMatchObject({ lease: 'sloppy', segments: 1, reason: 'held at close' });
   });

@@ -19,7 +19,8 @@
 import {
   FLAG_ABA_TAG, FLAG_DEBUG, FLAG_SCRUB, H_ARENA_ID, H_BATCH, H_FLAGS, H_GROWTH_MILLI, H_INITIAL_SEGMENTS, H_MAGIC,
   H_MAX_LEASES, H_MAX_SEGMENTS, H_MAX_THREADS, H_PRESSURE_MICRO, H_SEGMENT_SHIFT, H_VERSION, LAYOUT_VERSION, MAGIC,
-  W_CENTRAL_HEAD, W_CLOSED, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_PRESSURE, W_SEG_COUNT, computeLayout, type Layout,
+  T_WAITING, W_CENTRAL_HEAD, W_CLOSED, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_PRESSURE, W_SEG_COUNT, computeLayout,
+  threadWord, type Layout,
 } from './layout.js';
 import { LAST_POISONED, genIdx as genIdxOf, lastIdx, stateIdx, stateQuarantined } from './segment-table.js';
 import { CentralFreeList } from './free-list.js';
@@ -68,6 +69,10 @@ export class ArenaCore {
   readonly thread: number;
   readonly cache: ThreadCache;
   readonly waiters: WaitQueue;
+  private readonly nap = new Int32Array(new SharedArrayBuffer(4));
+  /** Scratch buffers for the central list (one thread uses them at a time). */
+  readonly scratch = new Int32Array(MAX_BATCH);
+  readonly one = new Int32Array(1);
   /** This thread's activity counters (counters.ts): count in `counters.local`. */
   readonly counters: ThreadCounters;
   /** Local: set when this context detached or the arena was closed through it. */
@@ -89,10 +94,18 @@ export class ArenaCore {
   /** Segments covered by the data views in this thread. */
   viewSegments = 0;
 
+  /**
+   * Events are dispatched in a microtask, never inside an arena call: a listener is user code,
+   * and one that closed a lease or released segments while an allocation was half done would
+   * corrupt this thread's cache (regression: a `grow` listener made takeExactly read stack[-1]).
+   */
+  private readonly emit: CoreEmit;
+
   constructor(
     readonly descriptor: ArenaDescriptor,
-    private readonly emit: CoreEmit,
+    emit: CoreEmit,
   ) {
+    this.emit = (type, detail) => queueMicrotask(() => emit(type, detail));
     const i32 = new Int32Array(descriptor.control);
     this.i32 = i32;
     if (i32[H_MAGIC] !== MAGIC || i32[H_VERSION] !== LAYOUT_VERSION || i32[H_ARENA_ID] !== descriptor.id) {
@@ -130,7 +143,7 @@ export class ArenaCore {
       afterRefill: () => this.afterRefill(),
       afterGive: () => this.afterGive(),
     });
-    this.waiters = new WaitQueue(i32);
+    this.waiters = new WaitQueue(i32, threadWord(this.layout, this.thread, T_WAITING));
     this.finalizer = this.debug
       ? new FinalizationRegistry(({ index, gen, lease }) => {
           if (!this.detached && Atomics.load(this.i32, genIdxOf(this.layout, index)) === gen) {
@@ -302,7 +315,16 @@ export class ArenaCore {
         if (data.byteLength < bytes) return false; // out of memory: cannot grow
       }
     }
-    if (Atomics.compareExchange(this.i32, W_SEG_COUNT, cur, next) !== cur) return true;
+    const grows = Atomics.load(this.i32, W_GROWS);
+    if (Atomics.compareExchange(this.i32, W_SEG_COUNT, cur, next) !== cur) {
+      // Another thread grew first: wait (bounded) until it has linked its new segments, so the
+      // caller's retry sees them instead of growing again (regression: the loser returned at
+      // once and callers over-grew up to maxSize, or reported a spurious exhaustion).
+      for (let k = 0; k < 2000 && Atomics.load(this.i32, W_GROWS) === grows; k++) {
+        if (k >= 200) Atomics.wait(this.nap, 0, 0, 0.05);
+      }
+      return true;
+    }
     pushRange(this.central, cur, next, this.layout.batch);
     Atomics.add(this.i32, W_GROWS, 1);
     Atomics.store(this.i32, W_PRESSURE, 0); // usage is measured against the new size from now on

@@ -61,10 +61,11 @@ export class Arena extends EventTarget {
   private readonly creator: boolean;
   private readonly maxBytes: number;
 
-  /** Create an arena. Throws ERR_INVALID_OPTION naming the option that is wrong. */
-  constructor(options: ArenaOptions);
   /** @internal */
   constructor(token: typeof ATTACH, descriptor: ArenaDescriptor);
+  /** Create an arena. Throws ERR_INVALID_OPTION naming the option that is wrong. */
+  // (Declared last so that ConstructorParameters<typeof Arena> is the public signature.)
+  constructor(options: ArenaOptions);
   constructor(a: ArenaOptions | typeof ATTACH, descriptor?: ArenaDescriptor) {
     super();
     const emit = (type: 'pressure' | 'grow' | 'leak', detail: Record<string, unknown>): void => {
@@ -189,9 +190,12 @@ export class Arena extends EventTarget {
     const gen = handleGen(handle);
     if (idx >= core.segCount()) throw invalidArgument('handle', `names segment ${idx}, beyond this arena`, handle);
     const l = core.layout;
-    const st = core.i32[stateIdx(l, idx)]!;
     // Owned epochs have odd generations (segment-table.ts); an even one is free or in transit.
-    if ((gen & 1) === 0 || core.i32[genIdx(l, idx)] !== gen || (st & KIND_MASK) !== KIND_OWNED) {
+    // GEN, then STATE, then GEN again: STATE is only written while GEN is even, so an unchanged
+    // odd GEN around the read proves STATE belongs to this epoch.
+    const before = Atomics.load(core.i32, genIdx(l, idx));
+    const st = core.i32[stateIdx(l, idx)]!;
+    if ((gen & 1) === 0 || before !== gen || (st & KIND_MASK) !== KIND_OWNED || Atomics.load(core.i32, genIdx(l, idx)) !== gen) {
       throw segmentReleased(`${idx} (handle ${handle})`);
     }
     return new MemorySegment(core, idx, gen, st & ID_MASK);

@@ -10,7 +10,9 @@
 import type { ArenaCore } from './arena-core.js';
 import { sumCounters, type ActivityCounts } from './counters.js';
 import { MAX_BATCH } from './cache.js';
-import { L_RES_USED, L_USED, W_AVAIL, W_CENTRAL_COUNT, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_WAITERS, leaseWord } from './layout.js';
+import {
+  L_RES_USED, L_USED, T_WAITING, W_AVAIL, W_CENTRAL_COUNT, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_WAITERS, leaseWord, threadWord,
+} from './layout.js';
 import { COUNT_MASK, freeLeaseSlot, readLease } from './lease-table.js';
 import {
   ID_MASK, KIND_CACHED, KIND_FREE, KIND_MASK, KIND_OWNED, KIND_QUARANTINED, LAST_POISONED, genIdx, lastIdx, stateIdx,
@@ -236,6 +238,7 @@ export function reclaimThread(core: ArenaCore, slot: number): number {
     }
   }
   if (k > 0) flush();
+  if (Atomics.exchange(i32, threadWord(l, slot, T_WAITING), 0) === 1) Atomics.sub(i32, W_WAITERS, 1);
   freeThreadSlot(i32, l, slot);
   return total;
 }
@@ -292,10 +295,21 @@ export function repairArena(core: ArenaCore): number {
       continue;
     }
     Atomics.store(i32, usedIdx, (u & ~COUNT_MASK) | owned[slot]!);
-    const resUsed = Math.min(w.reserve, Atomics.load(i32, leaseWord(l, slot, L_RES_USED)));
+    // A draw can only stand for a segment the lease still holds.
+    const resUsed = Math.min(w.reserve, owned[slot]!, Atomics.load(i32, leaseWord(l, slot, L_RES_USED)));
+    Atomics.store(i32, leaseWord(l, slot, L_RES_USED), resUsed);
     outstanding += w.reserve - resUsed;
   }
+  // Reservations are backed first; if the free list cannot back them all (only after damage),
+  // W_AVAIL is 0 and audit() reports the mismatch rather than repair hiding it.
   const avail = free.length - outstanding;
   Atomics.store(i32, W_AVAIL, Math.max(0, avail));
+  let waiting = 0;
+  for (let t = 0; t < l.maxThreads; t++) {
+    const w = threadWord(l, t, T_WAITING);
+    if (!threadSlotLive(i32, l, t)) Atomics.store(i32, w, 0);
+    else waiting += Atomics.load(i32, w);
+  }
+  Atomics.store(i32, W_WAITERS, waiting);
   return Math.max(0, free.length - wasFree);
 }

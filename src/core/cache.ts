@@ -55,6 +55,7 @@ export class ThreadCache {
   /** Take one free segment, refilling from the central list; -1 when the arena is exhausted. */
   take(): number {
     if (this.count === 0 && !this.refill()) return -1;
+    if (this.count === 0) return -1; // defensive: nothing a hook does may leave us at -1
     return this.stack[--this.count]!;
   }
 
@@ -104,8 +105,8 @@ export class ThreadCache {
       n = this.central.claim(this.batch);
       if (n === 0) return false;
     }
+    // A shortfall stays out of W_AVAIL (see popExactly).
     const got = this.central.popExactly(n, this.stack, this.count, this.scratch);
-    if (got < n) this.central.give(n - got);
     const l = this.layout;
     for (let k = this.count; k < this.count + got; k++) this.i32[stateIdx(l, this.stack[k]!)] = this.cachedState;
     this.count += got;

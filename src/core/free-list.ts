@@ -17,8 +17,9 @@
  * bits and wrap after 2048 operations, a fraction of a millisecond: any GC pause is longer.
  * Here the tag has 32 bits. Every successful CAS on the head moves its cache line between
  * cores (>= ~20 ns on this machine, measured 75-80 ns for the whole BigInt update), so 2^32
- * head changes take at least 2^32 x 20 ns = 86 s. A GC pause or descheduling lasts
- * milliseconds to a few seconds; the tag cannot wrap within one. The BigInt cost (~80 ns vs
+ * head changes take at least 2^32 x 20 ns = 86 s (~5 min at the measured 75 ns). A GC pause or
+ * descheduling lasts milliseconds to a few seconds; the tag cannot wrap within one. (A thread
+ * stopped for minutes in a debugger while others churn is outside this argument.) The BigInt cost (~80 ns vs
  * ~20 ns for an Int32 head) is paid once per batch of up to 32 segments, off the hot path.
  *
  * ABA argument for pop: the popper reads head h = (L, tag), reads the batch length at L and
@@ -32,12 +33,16 @@
  * taker first lowers W_AVAIL by CAS (never below 0), then pops; a giver pushes first, then
  * raises W_AVAIL. A taker whose popped batch is larger than its claim holds the surplus for a
  * moment before pushing it back; another taker that finds the list short in that moment waits
- * for the push (awaitPush). So a pop that follows a successful claim finds its segments. (If a
- * thread is killed between two steps, a count stays short until the quiescent repair in
- * audit.ts, which recounts everything; no segment is lost, only visible capacity.)
+ * for the push (awaitPush, bounded). So a pop that follows a successful claim finds its
+ * segments. If a thread is killed between two steps, its segments are stranded off the list
+ * (never handed to two owners) and W_AVAIL may promise more than the list holds; a taker that
+ * finds the list short then keeps the shortfall out of W_AVAIL (so the count errs low, never
+ * high), and the quiescent repair in audit.ts recounts everything from STATE: no segment is
+ * lost, only capacity until then.
  */
 import { internal } from '../errors.js';
 import { W_AVAIL, W_CENTRAL_COUNT, W_CENTRAL_HEAD, type Layout } from './layout.js';
+import { wakeWaiters } from './waiters.js';
 import { ID_MASK, KIND_MASK, KIND_FREE, nextIdx, stateFreeLeader, stateIdx } from './segment-table.js';
 
 const LOW32 = 0xffffffffn;
@@ -150,14 +155,19 @@ export class CentralFreeList {
 
   /** Make `n` segments available to every lease (after pushing them, or returning a claim). */
   give(n: number): void {
-    if (n > 0) Atomics.add(this.i32, W_AVAIL, n);
+    if (n <= 0) return;
+    Atomics.add(this.i32, W_AVAIL, n);
+    wakeWaiters(this.i32); // every give may satisfy a waiter (one plain read when none waits)
   }
 
   /**
    * Pop exactly `n` already-claimed segments into `out[at..]`. Batches larger than what is
    * still needed are split: the surplus is pushed back as a batch of its own.
-   * Returns how many were popped (less than `n` only if a thread died mid-operation and left
-   * the counts short; see the file header).
+   * Returns how many were popped: less than `n` only when the counts promised segments the
+   * list does not hold (a thread died holding a popped surplus, or stalled with it for longer
+   * than awaitPush waits). The caller must NOT give the shortfall back to W_AVAIL: those units
+   * are not on the list, and counting them again would make every later drain wait here. The
+   * quiescent repair recounts.
    */
   popExactly(n: number, out: Int32Array, at: number, scratch: Int32Array): number {
     let got = 0;
@@ -182,14 +192,23 @@ export class CentralFreeList {
 
   private readonly nap = new Int32Array(new SharedArrayBuffer(4));
 
-  /** Wait until the list is non-empty; false after ~50 ms. */
+  /** True when the list holds no batch (the tag in the high bits says nothing about that). */
+  private isEmpty(): boolean {
+    return (Atomics.load(this.head, this.headIdx) & LOW32) === 0n;
+  }
+
+  /**
+   * Wait until the list is non-empty; false after ~50 ms. (Regression: this once tested the
+   * whole 64-bit head, which the tag keeps non-zero after the first operation, so an empty list
+   * looked full and popExactly spun forever.)
+   */
   private awaitPush(): boolean {
     for (let k = 0; k < 1200; k++) {
-      if (Atomics.load(this.head, this.headIdx) !== 0n) return true;
+      if (!this.isEmpty()) return true;
       // Atomics.wait is allowed on Node's main thread too; it only blocks this thread.
       if (k >= 200) Atomics.wait(this.nap, 0, 0, 0.05);
     }
-    return Atomics.load(this.head, this.headIdx) !== 0n;
+    return !this.isEmpty();
   }
 
   /** Physical count (stats; exact only when quiescent). */

@@ -95,6 +95,8 @@ export const HEADER_WORDS = 96;
 export const THREAD_WORDS = 4;
 /** Uid of the attached context in this slot, 0 when the slot is free. */
 export const T_UID = 0;
+/** 1 while this thread counts itself in W_WAITERS (waiters.ts), so a reclaimer can undo it. */
+export const T_WAITING = 1;
 
 // ---- activity counters (counters.ts) -------------------------------------------------------
 /** Float64 counters per thread slot (one 64-byte line). */

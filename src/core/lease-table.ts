@@ -2,9 +2,9 @@
  * Per-lease accounting words (8 Int32 words per lease slot, two slots per cache line).
  *
  * Owned words:
- *   USED      bits 0..21  charged segments (count)
- *             bits 22..30 incarnation: a per-slot reuse counter (+1 mod 512 each time the
-                         slot is opened), so two successive leases of one slot always differ
+ *   USED      bits 0..20  charged segments (count; maxSegments < 2^21)
+ *             bits 21..30 incarnation: a per-slot reuse counter (+1 mod 1024 each time the
+ *                         slot is opened), so two successive leases of one slot always differ
  *             bit  31     CLOSED
  *             Written ONLY by compareExchange (charge, close) and Atomics.sub (uncharge).
  *   LIMIT     hard limit in segments. Written once by the creator before the lease is shared.
@@ -24,19 +24,22 @@
  *     owned == count (audit checks it).
  *   A charge can never land on a closed lease or on a later lease reusing the slot: the CAS
  *     expects the exact incarnation bits with CLOSED clear, and the incarnation is a per-slot
- *     reuse counter, so only the 512th reuse of the same slot could match. Slots are handed
- *     out round-robin (W_LEASE_CURSOR), so that takes at least 512 x maxLeases lease openings.
- *     As a second line, the charger re-reads the slot's UID after its CAS and undoes the charge
- *     if the slot now belongs to another lease (regression: with the incarnation taken from the
- *     uid, 4096 round-robin slots reused the same 9 bits every time, and a closed Lease object
- *     allocated into its successor).
+ *     reuse counter, so only the 1024th reuse of the same slot could match, while a stale Lease
+ *     object stalls between its read and its CAS. Slots are handed out round-robin, so that
+ *     takes 1024 x maxLeases openings, or 1024 openings when the table is nearly full and one
+ *     free slot takes every opening. In that last case the charger's re-read of the slot's UID
+ *     after its CAS undoes the charge, but the successor's count held one stale unit for that
+ *     moment: the one known way a count can briefly exceed what its lease charged, needing
+ *     1024 lease openings inside one stall. (Regression: the incarnation used to be uid & 511;
+ *     with 4096 round-robin slots a slot's successor always had the same bits, and a closed
+ *     Lease object allocated into it.)
  */
 import { L_LEAKED, L_LIMIT, L_PEAK, L_RES_USED, L_RESERVE, L_UID, L_USED, W_LEASE_CURSOR, W_LEASE_UID, leaseSlotForCursor, leaseWord, type Layout } from './layout.js';
 
-export const COUNT_MASK = (1 << 22) - 1;
+export const COUNT_MASK = (1 << 21) - 1;
 export const CLOSED_BIT = 1 << 31;
-const INC_SHIFT = 22;
-const INC_MASK = 0x1ff;
+const INC_SHIFT = 21;
+const INC_MASK = 0x3ff;
 
 /** The USED word of an open lease with no charge: its incarnation bits, CLOSED clear. */
 export const usedBase = (incarnation: number): number => (incarnation & INC_MASK) << INC_SHIFT;

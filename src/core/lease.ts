@@ -27,6 +27,7 @@ import {
 } from './lease-table.js';
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
 import { MemorySegment } from './segment.js';
+import { MAX_BATCH } from './cache.js';
 import { C_ALLOCATIONS, C_REFUSED_EXHAUSTED, C_REFUSED_LIMIT, C_RELEASES, C_TRANSFERS, C_WAITS } from './counters.js';
 
 /** What crosses to another thread to use the same lease there (`arena.attachLease`). */
@@ -256,8 +257,11 @@ export class Lease {
     i32[lastIdx(l, segment.index)] = to.id;
     const landed = (gen + 2) | 0;
     Atomics.store(i32, genIdx(l, segment.index), landed); // even → odd: owned by `to`
-    uncharge(i32, this.usedIdx, 1);
+    // Restore the reservation BEFORE the last uncharge: a concurrent close() waits only for the
+    // count to reach zero, then reads RES_USED once (regression: restoring after the uncharge let
+    // close give back the reservation first, and the claimed unit was lost).
     if (backfill && !restoreReservation(i32, l, this.slot)) ctx.central.give(1);
+    uncharge(i32, this.usedIdx, 1);
     to.notePeak();
     ctx.counters.local[C_TRANSFERS]!++;
     segment.gen = landed;
@@ -527,12 +531,17 @@ export class Lease {
         return null;
       }
       // Both claims are backed by segments on the central list (free-list.ts, counts).
-      const popped = ctx.central.popExactly(need, out, fromCache, new Int32Array(32));
+      const popped = ctx.central.popExactly(need, out, fromCache, ctx.scratch);
       if (popped < need) {
-        // Only after a thread died mid-operation (counts short until repair): undo.
-        for (let k = 0; k < drawn; k++) restoreReservation(ctx.i32, ctx.layout, this.slot);
-        ctx.central.give(claimed - Math.max(0, popped - drawn));
-        for (let k = 0; k < popped; k++) cache.put(out[fromCache + k]!);
+        // The list held less than the counts promised (a thread died, or stalls, holding a
+        // popped surplus). Undo without over-crediting: push back what we popped, then restore
+        // reservation draws and claims only up to that many; the shortfall stays out of the
+        // counts until repair (regression: giving back claimed - (popped - drawn) raised
+        // W_AVAIL by up to `popped` and broke reservations).
+        for (let k = 0; k < popped; k += MAX_BATCH) ctx.central.push(out, fromCache + k, Math.min(MAX_BATCH, popped - k));
+        const restore = Math.min(drawn, popped);
+        for (let k = 0; k < restore; k++) restoreReservation(ctx.i32, ctx.layout, this.slot);
+        ctx.central.give(Math.min(claimed, popped - restore));
         return null;
       }
     }
@@ -545,8 +554,8 @@ export class Lease {
     if (this.reserveSegments === 0) return -1;
     const ctx = this.ctx;
     if (!drawReservation(ctx.i32, ctx.layout, this.slot, this.reserveSegments)) return -1;
-    const one = new Int32Array(1);
-    if (ctx.central.popExactly(1, one, 0, new Int32Array(32)) === 1) return one[0]!;
+    const one = ctx.one;
+    if (ctx.central.popExactly(1, one, 0, ctx.scratch) === 1) return one[0]!;
     restoreReservation(ctx.i32, ctx.layout, this.slot);
     return -1;
   }

@@ -4,7 +4,9 @@
  * Owned words:
  *   W_WAITERS  number of arena contexts (threads) that have at least one pending request.
  *              Atomics.add(+1) when a context's queue becomes non-empty, Atomics.sub(-1) when
- *              it empties. A plain read by releasers is enough: a stale 0 only delays a wake
+ *              it empties; the thread's T_WAITING word mirrors its share (set before the add,
+ *              cleared before the sub), so reclaimThread can take back a dead thread's share
+ *              (regression: a thread that died while waiting left W_WAITERS > 0 forever). A plain read by releasers is enough: a stale 0 only delays a wake
  *              until the waiter's periodic re-check (POLL_MS).
  *   W_EPOCH    bumped (Atomics.add) and notified by anyone who gives segments back to the
  *              central list while W_WAITERS > 0; waiters wait on it with Atomics.waitAsync.
@@ -47,7 +49,11 @@ export class WaitQueue {
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   private loopToken = 0;
 
-  constructor(private readonly i32: Int32Array) {}
+  constructor(
+    private readonly i32: Int32Array,
+    /** This thread's T_WAITING word. */
+    private readonly waitingIdx: number,
+  ) {}
 
   get length(): number {
     return this.queue.length;
@@ -101,6 +107,7 @@ export class WaitQueue {
   }
 
   private start(): void {
+    Atomics.store(this.i32, this.waitingIdx, 1);
     Atomics.add(this.i32, W_WAITERS, 1);
     this.keepAlive = setInterval(() => {}, 1 << 30);
     const token = ++this.loopToken;
@@ -112,7 +119,7 @@ export class WaitQueue {
     clearInterval(this.keepAlive);
     this.keepAlive = undefined;
     this.loopToken++;
-    Atomics.sub(this.i32, W_WAITERS, 1);
+    if (Atomics.exchange(this.i32, this.waitingIdx, 0) === 1) Atomics.sub(this.i32, W_WAITERS, 1);
   }
 
   /** Serve from the head while requests succeed; errors reject their own request only. */
