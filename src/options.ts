@@ -42,6 +42,11 @@ export interface ArenaOptions {
    * stress tests can see ABA. Never set this outside tests.
    */
   unsafeDisableAbaTag?: boolean;
+  /**
+   * @internal Test-only: charge a lease first and check its limit after the charge is
+   * published (undoing it when over), the mutation the interleaving checker must catch.
+   */
+  unsafeLateLimitCheck?: boolean;
 }
 
 /** Options of {@link Arena.lease}. */
@@ -69,6 +74,7 @@ export interface ResolvedArenaOptions {
   readonly debug: boolean;
   readonly maxThreads: number;
   readonly abaTag: boolean;
+  readonly lateLimitCheck: boolean;
 }
 
 /** Hard bounds of the shared-memory layout (see src/core/layout.ts). */
@@ -151,7 +157,7 @@ function checkBoolean(name: string, value: unknown): boolean {
 
 const KNOWN_ARENA_OPTIONS = new Set([
   'size', 'segmentSize', 'maxSize', 'growthFactor', 'pressureThreshold', 'scrub', 'maxLeases', 'debug',
-  'maxThreads', 'unsafeDisableAbaTag',
+  'maxThreads', 'unsafeDisableAbaTag', 'unsafeLateLimitCheck',
 ]);
 
 /**
@@ -213,6 +219,7 @@ export function resolveArenaOptions(options: ArenaOptions): ResolvedArenaOptions
     debug: checkBoolean('debug', options.debug ?? ARENA_DEFAULTS.debug),
     maxThreads: checkInteger('maxThreads', options.maxThreads ?? ARENA_DEFAULTS.maxThreads, 1, LIMITS.maxThreads),
     abaTag: !checkBoolean('unsafeDisableAbaTag', options.unsafeDisableAbaTag ?? false),
+    lateLimitCheck: checkBoolean('unsafeLateLimitCheck', options.unsafeLateLimitCheck ?? false),
   });
 }
 

@@ -304,3 +304,14 @@ describe('segment.arenaId', () => {
     expect(arena().lease().allocate().arenaId).not.toBe(seg.arenaId);
   });
 });
+
+describe('test-only mutation switch (for the interleaving checker)', () => {
+  it('unsafeLateLimitCheck still refuses over the limit single-threaded; only its transient state differs', () => {
+    const a = arena({ size: 4 * 32 * KiB, unsafeLateLimitCheck: true });
+    const lease = a.lease({ limit: 32 * KiB });
+    lease.allocate();
+    expect(codeOf(() => lease.allocate())).toBe('ERR_LEASE_LIMIT');
+    expect(lease.used).toBe(32 * KiB);
+    expectAuditOk(a);
+  });
+});

@@ -17,7 +17,7 @@
  * a segment index beyond them (ensureView).
  */
 import {
-  FLAG_ABA_TAG, FLAG_DEBUG, FLAG_SCRUB, H_ARENA_ID, H_BATCH, H_FLAGS, H_GROWTH_MILLI, H_INITIAL_SEGMENTS, H_MAGIC,
+  FLAG_ABA_TAG, FLAG_DEBUG, FLAG_LATE_LIMIT, FLAG_SCRUB, H_ARENA_ID, H_BATCH, H_FLAGS, H_GROWTH_MILLI, H_INITIAL_SEGMENTS, H_MAGIC,
   H_MAX_LEASES, H_MAX_SEGMENTS, H_MAX_THREADS, H_PRESSURE_MICRO, H_SEGMENT_SHIFT, H_VERSION, LAYOUT_VERSION, MAGIC,
   T_WAITING, W_CENTRAL_HEAD, W_CLOSED, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_PRESSURE, W_SEG_COUNT, computeLayout,
   threadWord, type Layout,
@@ -63,6 +63,8 @@ export class ArenaCore {
   readonly maxSegments: number;
   readonly scrub: boolean;
   readonly debug: boolean;
+  /** Test-only mutation: check a lease's limit after publishing the charge. */
+  readonly lateLimitCheck: boolean;
   readonly growthFactor: number;
   readonly pressureThreshold: number;
   readonly central: CentralFreeList;
@@ -118,6 +120,7 @@ export class ArenaCore {
     this.maxSegments = i32[H_MAX_SEGMENTS]!;
     this.scrub = (flags & FLAG_SCRUB) !== 0;
     this.debug = (flags & FLAG_DEBUG) !== 0;
+    this.lateLimitCheck = (flags & FLAG_LATE_LIMIT) !== 0;
     this.growthFactor = i32[H_GROWTH_MILLI]! / 1000;
     this.pressureThreshold = i32[H_PRESSURE_MICRO]! / 1e6;
     this.layout = computeLayout({
@@ -182,7 +185,8 @@ export class ArenaCore {
     control: SharedArrayBuffer,
     o: {
       id: number; segmentShift: number; maxSegments: number; maxLeases: number; maxThreads: number; batch: number;
-      segmentCount: number; scrub: boolean; debug: boolean; abaTag: boolean; growthFactor: number; pressureThreshold: number;
+      segmentCount: number; scrub: boolean; debug: boolean; abaTag: boolean; lateLimitCheck: boolean; growthFactor: number;
+      pressureThreshold: number;
     },
   ): void {
     const i32 = new Int32Array(control);
@@ -193,7 +197,8 @@ export class ArenaCore {
     i32[H_MAX_SEGMENTS] = o.maxSegments;
     i32[H_MAX_LEASES] = o.maxLeases;
     i32[H_MAX_THREADS] = o.maxThreads;
-    i32[H_FLAGS] = (o.scrub ? FLAG_SCRUB : 0) | (o.debug ? FLAG_DEBUG : 0) | (o.abaTag ? FLAG_ABA_TAG : 0);
+    i32[H_FLAGS] =
+      (o.scrub ? FLAG_SCRUB : 0) | (o.debug ? FLAG_DEBUG : 0) | (o.abaTag ? FLAG_ABA_TAG : 0) | (o.lateLimitCheck ? FLAG_LATE_LIMIT : 0);
     i32[H_BATCH] = o.batch;
     i32[H_INITIAL_SEGMENTS] = o.segmentCount;
     i32[H_GROWTH_MILLI] = Math.round(o.growthFactor * 1000);

@@ -50,6 +50,8 @@ export const LAYOUT_VERSION = 1;
 export const FLAG_SCRUB = 1 << 0;
 export const FLAG_DEBUG = 1 << 1;
 export const FLAG_ABA_TAG = 1 << 2;
+/** Test-only mutation (options.unsafeLateLimitCheck): see lease-table.ts chargeLate. */
+export const FLAG_LATE_LIMIT = 1 << 3;
 
 // ---- line 1: size and lifecycle -------------------------------------------------------------
 /** Current number of segments; only grows (arena-core.ts). */

@@ -87,6 +87,25 @@ export function charge(i32: Int32Array, usedIdx: number, base: number, limit: nu
   }
 }
 
+/**
+ * Test-only MUTATION (options.unsafeLateLimitCheck): charge first, check the limit after the
+ * charge is published, undo when over. Between the add and the undo another thread (or
+ * audit) sees the lease over its limit: the interleaving checker must find that schedule.
+ * Never used unless that option is set.
+ */
+export function chargeLate(i32: Int32Array, usedIdx: number, base: number, limit: number, n: number): ChargeResult {
+  const before = Atomics.add(i32, usedIdx, n);
+  if ((before & ~COUNT_MASK) !== base) {
+    Atomics.sub(i32, usedIdx, n);
+    return CLOSED;
+  }
+  if ((before & COUNT_MASK) + n > limit) {
+    Atomics.sub(i32, usedIdx, n);
+    return OVER_LIMIT;
+  }
+  return CHARGED;
+}
+
 /** Give back `n` charged segments. The count bits never borrow: count >= n by the invariant. */
 export function uncharge(i32: Int32Array, usedIdx: number, n: number): void {
   Atomics.sub(i32, usedIdx, n);

@@ -22,7 +22,7 @@ import {
 import type { ArenaCore } from './arena-core.js';
 import { L_LEAKED, L_PEAK, L_RES_USED, L_UID, L_USED, leaseWord } from './layout.js';
 import {
-  CHARGED, COUNT_MASK, OVER_LIMIT, charge, drawReservation, freeLeaseSlot, markClosed, raisePeak, restoreReservation,
+  CHARGED, COUNT_MASK, OVER_LIMIT, charge, chargeLate, drawReservation, freeLeaseSlot, markClosed, raisePeak, restoreReservation,
   uncharge,
 } from './lease-table.js';
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
@@ -442,7 +442,9 @@ export class Lease {
   private chargeOrThrow(n: number): boolean {
     if (this.closedLocal) throw leaseClosed(this.name);
     const i32 = this.ctx.i32;
-    const r = charge(i32, this.usedIdx, this.base, this.limitSegments, n);
+    const r = this.ctx.lateLimitCheck
+      ? chargeLate(i32, this.usedIdx, this.base, this.limitSegments, n)
+      : charge(i32, this.usedIdx, this.base, this.limitSegments, n);
     if (r === CHARGED) {
       if (this.stillOwnsSlot()) return true;
       uncharge(i32, this.usedIdx, n); // the slot was reused by a later lease: not ours to charge
