@@ -198,12 +198,13 @@ export function resolveArenaOptions(options: ArenaOptions): ResolvedArenaOptions
   }
 
   const growthFactor = options.growthFactor ?? ARENA_DEFAULTS.growthFactor;
-  if (typeof growthFactor !== 'number' || !Number.isFinite(growthFactor) || growthFactor <= 1) {
-    throw invalidOption('growthFactor', 'must be a finite number greater than 1', options.growthFactor);
+  if (typeof growthFactor !== 'number' || !(growthFactor > 1 && growthFactor <= 1000)) {
+    throw invalidOption('growthFactor', 'must be a number greater than 1 and at most 1000', options.growthFactor);
   }
   const pressureThreshold = options.pressureThreshold ?? ARENA_DEFAULTS.pressureThreshold;
-  if (typeof pressureThreshold !== 'number' || !(pressureThreshold > 0 && pressureThreshold <= 1)) {
-    throw invalidOption('pressureThreshold', 'must be a number in (0, 1]', options.pressureThreshold);
+  // Both are stored in Int32 header words (milli, micro): bounds keep them exact.
+  if (typeof pressureThreshold !== 'number' || !(pressureThreshold >= 1e-6 && pressureThreshold <= 1)) {
+    throw invalidOption('pressureThreshold', 'must be a number from 0.000001 to 1', options.pressureThreshold);
   }
   return Object.freeze({
     size,

@@ -108,11 +108,15 @@ export class ArenaCore {
     emit: CoreEmit,
   ) {
     this.emit = (type, detail) => queueMicrotask(() => emit(type, detail));
-    const i32 = new Int32Array(descriptor.control);
+    // Validate everything before claiming a thread slot, so a bad descriptor leaves no trace
+    // (regression: a mismatched data buffer threw a RangeError after the slot was taken, and a
+    // larger foreign data buffer was accepted).
+    const bad = (): ArenaError => invalidArgument('descriptor', 'must be the descriptor of a segment-arena Arena', descriptor);
+    const { control, data } = descriptor;
+    if (control.byteLength % 4 !== 0 || control.byteLength < 4 * (H_PRESSURE_MICRO + 1)) throw bad();
+    const i32 = new Int32Array(control);
     this.i32 = i32;
-    if (i32[H_MAGIC] !== MAGIC || i32[H_VERSION] !== LAYOUT_VERSION || i32[H_ARENA_ID] !== descriptor.id) {
-      throw invalidArgument('descriptor', 'must be the descriptor of a segment-arena Arena', descriptor);
-    }
+    if (i32[H_MAGIC] !== MAGIC || i32[H_VERSION] !== LAYOUT_VERSION || i32[H_ARENA_ID] !== descriptor.id) throw bad();
     const flags = i32[H_FLAGS]!;
     this.id = descriptor.id;
     this.segmentShift = i32[H_SEGMENT_SHIFT]!;
@@ -131,6 +135,9 @@ export class ArenaCore {
       segmentShift: this.segmentShift,
       batch: i32[H_BATCH]!,
     });
+    const dataMax = data.growable ? data.maxByteLength : data.byteLength;
+    if (this.layout.controlBytes !== control.byteLength || dataMax !== this.maxSegments * this.segmentSize) throw bad();
+    if (data.byteLength < Atomics.load(i32, W_SEG_COUNT) * this.segmentSize) throw bad();
     this.central = new CentralFreeList(
       i32,
       new BigInt64Array(descriptor.control, 0, W_CENTRAL_HEAD / 2 + 1),

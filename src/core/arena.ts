@@ -8,7 +8,7 @@
  *
  * This module owns no shared word; it composes the modules that do.
  */
-import { arenaClosed, foreignSegment, invalidArgument, leaseClosed, segmentReleased, tooManyLeases, arenaExhausted } from '../errors.js';
+import { arenaClosed, foreignSegment, invalidArgument, isArenaError, leaseClosed, segmentReleased, tooManyLeases, arenaExhausted } from '../errors.js';
 import { resolveArenaOptions, resolveLeaseOptions, type ArenaOptions, type LeaseOptions } from '../options.js';
 import { ArenaCore, type ArenaDescriptor } from './arena-core.js';
 import { arenaStats, auditArena, reclaimThread, repairArena, type ArenaStats, type AuditReport } from './audit.js';
@@ -98,7 +98,13 @@ export class Arena extends EventTarget {
     ) {
       throw invalidArgument('descriptor', 'must be an arena descriptor (arena.descriptor)', descriptor);
     }
-    const arena = new Arena(ATTACH, descriptor);
+    let arena: Arena;
+    try {
+      arena = new Arena(ATTACH, descriptor);
+    } catch (e) {
+      if (isArenaError(e)) throw e;
+      throw invalidArgument('descriptor', `could not be attached (${String(e)})`, descriptor);
+    }
     if (arena.core.i32[W_CLOSED] !== 0) {
       arena.core.detach();
       throw arenaClosed();
@@ -159,15 +165,19 @@ export class Arena extends EventTarget {
   /** Use a lease of this arena that was created in another thread. */
   attachLease(descriptor: LeaseDescriptor): Lease {
     this.ensureOpen();
-    if (typeof descriptor !== 'object' || descriptor === null || descriptor.kind !== 'segment-arena-lease') {
+    const d = descriptor as unknown as Record<string, unknown>;
+    const l = this.core.layout;
+    // Shape first: every field is used in messages or arithmetic (regression: a symbol name threw
+    // a TypeError, and uid 0 matched a free slot and made a lease out of nothing).
+    if (
+      typeof descriptor !== 'object' || descriptor === null || d.kind !== 'segment-arena-lease' || typeof d.name !== 'string' ||
+      !Number.isInteger(d.slot) || !Number.isInteger(d.uid) || !Number.isInteger(d.base) || !Number.isInteger(d.arenaId)
+    ) {
       throw invalidArgument('descriptor', 'must be a lease descriptor (lease.descriptor)', descriptor);
     }
     if (descriptor.arenaId !== this.core.id) throw foreignSegment(`lease '${descriptor.name}'`, 'arena');
-    const l = this.core.layout;
     const { slot, uid } = descriptor;
-    if (!Number.isInteger(slot) || slot < 0 || slot >= l.maxLeases || !Number.isInteger(uid)) {
-      throw invalidArgument('descriptor', 'has a bad slot or uid', descriptor);
-    }
+    if (slot < 0 || slot >= l.maxLeases || uid < 1) throw invalidArgument('descriptor', 'has a bad slot or uid', descriptor);
     const i32 = this.core.i32;
     const base = Atomics.load(i32, leaseWord(l, slot, L_USED)) & ~COUNT_MASK;
     const w = readLease(i32, l, slot);

@@ -17,7 +17,7 @@
  * segment-table.ts, cache.ts and free-list.ts.
  */
 import {
-  ArenaError, arenaClosed, arenaExhausted, foreignSegment, invalidArgument, leaseClosed, leaseLimit, segmentReleased,
+  ArenaError, aborted, arenaClosed, arenaExhausted, foreignSegment, invalidArgument, leaseClosed, leaseLimit, segmentReleased,
 } from '../errors.js';
 import type { ArenaCore } from './arena-core.js';
 import { L_LEAKED, L_PEAK, L_RES_USED, L_UID, L_USED, leaseWord } from './layout.js';
@@ -51,6 +51,9 @@ export interface AllocateAsyncOptions {
   timeout?: number;
 }
 
+/** The longest timeout a timer can take (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** How long close() keeps looking for segments whose allocation was in flight when it began. */
 const CLOSE_SETTLE_MS = 200;
 
@@ -59,6 +62,14 @@ const CLOSE_SETTLE_MS = 200;
  * use it from another thread with `arena.attachLease(lease.descriptor)`.
  */
 export class Lease {
+  /** Brand: only objects built by this class have it (Object.create(prototype) does not). */
+  readonly #brand = true;
+
+  /** True if `x` is a Lease built by the library (not a forged object). */
+  static isLease(x: unknown): x is Lease {
+    return typeof x === 'object' && x !== null && #brand in x;
+  }
+
   /** @internal */ readonly ctx: ArenaCore;
   /** @internal */ readonly slot: number;
   /** Unique id of the lease within its arena. */
@@ -174,9 +185,11 @@ export class Lease {
       if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object', options);
       const { signal, timeout } = options;
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgument('signal', 'must be an AbortSignal', signal);
-      if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0) || !Number.isFinite(timeout))) {
-        throw invalidArgument('timeout', 'must be a non-negative finite number of milliseconds', timeout);
+      if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0) || !(timeout <= MAX_TIMEOUT_MS))) {
+        // Timers cap at 2^31 - 1 ms; a larger value would fire at once (regression: fuzzer).
+        throw invalidArgument('timeout', `must be a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`, timeout);
       }
+      if (signal?.aborted) throw aborted(signal.reason);
       this.ensureOpen();
       const held = Atomics.load(this.ctx.i32, this.usedIdx) & COUNT_MASK;
       if (count > this.limitSegments || (held + count > this.limitSegments && this.limitSegments < this.ctx.maxSegments)) {
@@ -226,7 +239,7 @@ export class Lease {
    */
   transfer(segment: MemorySegment, to: Lease): void {
     this.ensureOpen();
-    if (!(to instanceof Lease)) throw invalidArgument('to', 'must be a Lease', to);
+    if (!Lease.isLease(to)) throw invalidArgument('to', 'must be a Lease', to);
     if (to.ctx.id !== this.ctx.id) throw foreignSegment(`transfer target '${to.name}'`, 'arena');
     to.ensureOpen();
     this.checkOwned(segment);
@@ -345,7 +358,7 @@ export class Lease {
   transferMany(segments: readonly MemorySegment[], to: Lease): void {
     if (!Array.isArray(segments)) throw invalidArgument('segments', 'must be an array of MemorySegment', segments);
     this.ensureOpen();
-    if (!(to instanceof Lease)) throw invalidArgument('to', 'must be a Lease', to);
+    if (!Lease.isLease(to)) throw invalidArgument('to', 'must be a Lease', to);
     if (to.ctx.id !== this.ctx.id) throw foreignSegment(`transfer target '${to.name}'`, 'arena');
     to.ensureOpen();
     const seen = new Set<number>();
@@ -597,7 +610,7 @@ export class Lease {
 
   /** Throws the right code unless `s` is a live segment owned by this lease. */
   private checkOwned(s: unknown): void {
-    if (!(s instanceof MemorySegment)) throw invalidArgument('segment', 'must be a MemorySegment', s);
+    if (!MemorySegment.isSegment(s)) throw invalidArgument('segment', 'must be a MemorySegment', s);
     if (s.ctx.id !== this.ctx.id) throw foreignSegment(`${s.index}`, 'arena');
     const i32 = this.ctx.i32;
     if (i32[s.genWord] !== s.gen) throw segmentReleased(`${s.index}`);

@@ -22,8 +22,22 @@ export type TypedArrayConstructor<T> = {
 
 const POISON_FILL_CHUNK = 64;
 
+/** The built-in typed-array constructors: `as()` takes the element size from these, never from a subclass. */
+const TYPED_ARRAYS: readonly { readonly BYTES_PER_ELEMENT: number; readonly prototype: object }[] = [
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
+  BigInt64Array, BigUint64Array,
+];
+
 /** One segment of an arena, owned by one lease. Obtain it from a {@link Lease}; never construct it. */
 export class MemorySegment {
+  /** Brand: only objects built by this class have it (Object.create(prototype) does not). */
+  readonly #brand = true;
+
+  /** True if `x` is a MemorySegment built by the library (not a forged object). */
+  static isSegment(x: unknown): x is MemorySegment {
+    return typeof x === 'object' && x !== null && #brand in x;
+  }
+
   /** @internal */ readonly ctx: ArenaCore;
   /** @internal */ gen: number;
   /** @internal */ leaseSlot: number;
@@ -68,7 +82,11 @@ export class MemorySegment {
   /** @internal Throws unless the epoch is live and [byteOffset, byteOffset + width) is inside. */
   check(byteOffset: number, width: number): number {
     if (this.ctx.i32[this.genWord] !== this.gen) throw segmentReleased(`${this.index}`);
-    if ((byteOffset >>> 0) !== byteOffset || byteOffset + width > this.size) throw this.badOffset(byteOffset, width);
+    // typeof first: `>>> 0` on a bigint, a symbol or a prototype-less object throws a TypeError
+    // (regression: found by the fuzzer).
+    if (typeof byteOffset !== 'number' || (byteOffset >>> 0) !== byteOffset || byteOffset + width > this.size) {
+      throw this.badOffset(byteOffset, width);
+    }
     return this.offset + byteOffset;
   }
 
@@ -158,6 +176,7 @@ export class MemorySegment {
   read(byteOffset: number, target: Uint8Array): Uint8Array {
     if (!(target instanceof Uint8Array)) throw invalidArgument('target', 'must be a Uint8Array', target);
     const at = this.check(byteOffset, target.length);
+    if (target.length === 0) return target; // nothing to copy (also a detached buffer: .set would throw)
     target.set(this.ctx.u8.subarray(at, at + target.length));
     return target;
   }
@@ -165,12 +184,14 @@ export class MemorySegment {
   /** Copy all of `source` into the segment starting at `byteOffset`. */
   write(byteOffset: number, source: Uint8Array): void {
     if (!(source instanceof Uint8Array)) throw invalidArgument('source', 'must be a Uint8Array', source);
-    this.ctx.u8.set(source, this.check(byteOffset, source.length));
+    const at = this.check(byteOffset, source.length);
+    if (source.length === 0) return; // nothing to copy (also a detached buffer: .set would throw)
+    this.ctx.u8.set(source, at);
   }
 
   /** Copy `length` bytes from this segment to another (of any arena); overlap is handled. */
   copyTo(byteOffset: number, target: MemorySegment, targetOffset: number, length: number): void {
-    if (!(target instanceof MemorySegment)) throw invalidArgument('target', 'must be a MemorySegment', target);
+    if (!MemorySegment.isSegment(target)) throw invalidArgument('target', 'must be a MemorySegment', target);
     if (typeof length !== 'number' || (length >>> 0) !== length) {
       throw invalidArgument('length', 'must be a non-negative integer', length);
     }
@@ -208,11 +229,23 @@ export class MemorySegment {
    * Unchecked: it keeps working after release, so drop it when you release the segment.
    */
   as<T>(ctor: TypedArrayConstructor<T>): T {
-    if (typeof ctor !== 'function' || typeof ctor.BYTES_PER_ELEMENT !== 'number') {
-      throw invalidArgument('ctor', 'must be a typed-array constructor', ctor);
-    }
+    // Only real typed-array constructors (or their subclasses), and the element size of the
+    // built-in base, never a subclass's own BYTES_PER_ELEMENT: a lying subclass could otherwise
+    // get a view beyond this segment (regression: found by the fuzzer).
+    const base = typeof ctor === 'function' ? TYPED_ARRAYS.find((t) => ctor === t || ctor.prototype instanceof (t as unknown as typeof Int8Array)) : undefined;
+    if (base === undefined) throw invalidArgument('ctor', 'must be a typed-array constructor (e.g. Float64Array)', ctor);
     this.check(0, 0);
-    return new ctor(this.ctx.descriptor.data, this.offset, this.size / ctor.BYTES_PER_ELEMENT);
+    let view: T;
+    try {
+      view = new ctor(this.ctx.descriptor.data, this.offset, this.size / base.BYTES_PER_ELEMENT);
+    } catch {
+      throw invalidArgument('ctor', 'must construct a typed array over (buffer, byteOffset, length)', ctor);
+    }
+    const v = view as unknown as { byteOffset?: unknown; byteLength?: unknown; buffer?: unknown };
+    if (v.byteOffset !== this.offset || v.byteLength !== this.size || v.buffer !== this.ctx.descriptor.data) {
+      throw invalidArgument('ctor', 'must construct a view of exactly the given range', ctor);
+    }
+    return view;
   }
 }
 
