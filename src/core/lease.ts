@@ -417,7 +417,11 @@ export class Lease {
   /** @internal Throws unless both this lease and its arena object are open. */
   ensureOpen(): void {
     if (this.ctx.isClosed()) throw arenaClosed();
-    if (this.closed) {
+    // Plain reads (hot path: every release): a stale "open" is caught by the CAS that follows
+    // (charge) or is harmless (release races close() through the GEN CAS).
+    const i32 = this.ctx.i32;
+    if (this.closedLocal || (i32[this.usedIdx]! & ~COUNT_MASK) !== this.base || i32[this.uidIdx] !== this.id) {
+      if (!this.closedLocal) void this.closed; // snapshot the peak while the slot may still be ours
       this.closedLocal = true;
       throw leaseClosed(this.name);
     }
@@ -443,8 +447,9 @@ export class Lease {
     return ctx.central.claimExactly(n);
   }
 
+  /** Raise PEAK to the count this lease now holds (read plainly: raisePeak's CAS decides). */
   private notePeak(): void {
-    const c = Atomics.load(this.ctx.i32, this.usedIdx) & COUNT_MASK;
+    const c = this.ctx.i32[this.usedIdx]! & COUNT_MASK;
     if (c > this.ctx.i32[this.peakIdx]!) raisePeak(this.ctx.i32, this.peakIdx, c);
   }
 
