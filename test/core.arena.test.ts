@@ -318,8 +318,13 @@ describe('activity counters', () => {
     z.release(b.segment(s2.handle)); // 1 release in another Arena object, published at its close
     b.close();
     expect(a.stats().activity).toEqual({
-      allocations: 5, releases: 2, refusedLimit: 1, refusedExhausted: 1, waits: 1, scrubs: 1, transfers: 1,
+      allocations: 5, releases: 2, refusedLimit: 1, refusedExhausted: 1, waits: 1, scrubs: 1, transfers: 1, leaked: 0,
     });
+    // regression: stats().leaked stayed 0 because it summed open leases only
+    expect(y.close()).toBe(3);
+    expect(a.stats().leaked).toBe(3);
+    expect(a.stats().activity.leaked).toBe(3);
+    expect(a.stats().activity.releases).toBe(5);
   });
 });
 

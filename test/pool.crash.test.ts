@@ -167,3 +167,29 @@ describe('abort', () => {
     await expectNothingLost(tm);
   });
 });
+
+describe('abort of a request its thread has not begun', () => {
+  it('regression: never kills the busy thread (the innocent running task completes)', async () => {
+    // 1 slot x 2: task A keeps the thread busy without yielding and is never aborted; task B is
+    // posted to the same thread, waits behind A, and is aborted at once. Before the fix the
+    // grace timer killed the thread and A crashed with ERR_TASK_CRASHED.
+    const tm = new TaskManager({ arena: { size: '256KiB', segmentSize: SEG }, slots: 1, concurrentTasksPerSlot: 2, abortGrace: 50 });
+    try {
+      const a = tm.run<number>(BASIC, 600, { name: 'busy' });
+      await new Promise((r) => setTimeout(r, 100)); // A has begun and holds the thread
+      const ac = new AbortController();
+      const b = tm.run(BASIC, 1, { name: 'busy', signal: ac.signal });
+      ac.abort('not needed');
+      const errB = await rejection(b);
+      expect(errB.code).toBe('ERR_ABORTED');
+      expect(errB.cause).toBe('not needed');
+      expect(await a).toBe(600); // A finished: its thread was not killed
+      const st = tm.stats();
+      expect(st.totals.crashed).toBe(0);
+      expect(st.totals.killed).toBe(0);
+    } finally {
+      const report = await tm.close();
+      expect(report.audit.problems).toEqual([]);
+    }
+  });
+});

@@ -97,6 +97,7 @@ class Context implements TaskContext {
 }
 
 async function runTask(req: TaskRequest): Promise<SlotResponse> {
+  if (!stopFlags.begin(req.flag)) return { kind: 'error', error: errorToData(aborted('the task was aborted before it began')) };
   const ctx = new Context(arena.attachLease(req.lease), req.slot, req.taskId, req.flag);
   try {
     const loaded = loadExport(req.module, req.exportName);
@@ -112,6 +113,7 @@ async function runTask(req: TaskRequest): Promise<SlotResponse> {
 }
 
 async function runActor(req: ActorRequest): Promise<SlotResponse> {
+  if (!stopFlags.begin(req.flag)) return { kind: 'error', error: errorToData(aborted('the actor was closed before it began')) };
   const ctx = new Context(arena.attachLease(req.lease), req.slot, req.taskId, req.flag);
   const signal = ctx.signal; // armed now: it is the close request
   try {

@@ -65,7 +65,7 @@ export interface ArenaStats {
   grows: number;
   /** Threads (attached Arena objects) that wait in allocateAsync. */
   waiters: number;
-  /** Segments close() had to release, summed over open leases. */
+  /** Segments leases still held when they were closed, since the arena was created (= activity.leaked). */
   leaked: number;
   leaseStats: LeaseStats[];
   /** Activity since the arena was created (counters.ts: other threads' figures lag by at most a batch). */
@@ -111,15 +111,14 @@ export function arenaStats(core: ArenaCore, maxSize: number): ArenaStats {
   const l = core.layout;
   const leaseStats: LeaseStats[] = [];
   let allocated = 0;
-  let leaked = 0;
   for (let slot = 0; slot < l.maxLeases; slot++) {
     const w = readLease(core.i32, l, slot);
     if (w.uid === 0 || w.closed) continue;
     allocated += w.used;
-    leaked += w.leaked;
     const s = core.segmentSize;
     leaseStats.push({ id: w.uid, slot, used: w.used * s, peak: w.peak * s, limit: w.limit * s, reserve: w.reserve * s, leaked: w.leaked });
   }
+  const activity = sumCounters(core.descriptor.control, core.layout);
   return {
     size: n * core.segmentSize,
     maxSize,
@@ -133,9 +132,9 @@ export function arenaStats(core: ArenaCore, maxSize: number): ArenaStats {
     leases: leaseStats.length,
     grows: Atomics.load(core.i32, W_GROWS),
     waiters: Atomics.load(core.i32, W_WAITERS),
-    leaked,
+    leaked: activity.leaked,
     leaseStats,
-    activity: sumCounters(core.descriptor.control, core.layout),
+    activity,
   };
 }
 

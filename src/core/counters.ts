@@ -21,6 +21,7 @@ export const C_REFUSED_EXHAUSTED = 3;
 export const C_WAITS = 4;
 export const C_SCRUBS = 5;
 export const C_TRANSFERS = 6;
+export const C_LEAKED = 7;
 
 /** Totals over every thread slot (see ArenaStats.activity). */
 export interface ActivityCounts {
@@ -38,6 +39,8 @@ export interface ActivityCounts {
   scrubs: number;
   /** Segments moved between leases by transfer. */
   transfers: number;
+  /** Segments a lease still held when it was closed (close() released them): leaks. */
+  leaked: number;
 }
 
 export class ThreadCounters {
@@ -67,5 +70,6 @@ export function sumCounters(control: SharedArrayBuffer, l: Layout): ActivityCoun
     waits: t[C_WAITS]!,
     scrubs: t[C_SCRUBS]!,
     transfers: t[C_TRANSFERS]!,
+    leaked: t[C_LEAKED]!,
   };
 }

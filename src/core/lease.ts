@@ -28,7 +28,7 @@ import {
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
 import { MemorySegment } from './segment.js';
 import { MAX_BATCH } from './cache.js';
-import { C_ALLOCATIONS, C_REFUSED_EXHAUSTED, C_REFUSED_LIMIT, C_RELEASES, C_TRANSFERS, C_WAITS } from './counters.js';
+import { C_ALLOCATIONS, C_LEAKED, C_REFUSED_EXHAUSTED, C_REFUSED_LIMIT, C_RELEASES, C_TRANSFERS, C_WAITS } from './counters.js';
 
 /** What crosses to another thread to use the same lease there (`arena.attachLease`). */
 export interface LeaseDescriptor {
@@ -310,7 +310,10 @@ export class Lease {
     const l = ctx.layout;
     const resLeft = this.reserveSegments - Atomics.load(i32, leaseWord(l, this.slot, L_RES_USED));
     ctx.central.give(resLeft);
-    if (released > 0) Atomics.add(i32, leaseWord(l, this.slot, L_LEAKED), released);
+    if (released > 0) {
+      Atomics.add(i32, leaseWord(l, this.slot, L_LEAKED), released);
+      ctx.counters.local[C_LEAKED]! += released;
+    }
     if (remaining === 0) freeLeaseSlot(i32, l, this.slot);
     ctx.cache.flushAll();
     if (ctx.debug && released > 0) {
@@ -344,7 +347,10 @@ export class Lease {
     if (left > 0) uncharge(i32, this.usedIdx, left);
     const l = ctx.layout;
     ctx.central.give(this.reserveSegments - Atomics.load(i32, leaseWord(l, this.slot, L_RES_USED)));
-    if (released > 0) Atomics.add(i32, leaseWord(l, this.slot, L_LEAKED), released);
+    if (released > 0) {
+      Atomics.add(i32, leaseWord(l, this.slot, L_LEAKED), released);
+      ctx.counters.local[C_LEAKED]! += released;
+    }
     freeLeaseSlot(i32, l, this.slot);
     ctx.cache.flushAll();
     return released;

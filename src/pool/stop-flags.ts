@@ -6,21 +6,29 @@
  *
  * Owned words: FLAG[f] for f in [0, capacity), capacity = slots × concurrentTasksPerSlot (one
  * per unit of admission, so a unit always finds a free word).
- *   RUN  (0)  the request that names f may go on
- *   STOP (1)  abort the task / close the actor
+ *   bits     STOP (1): abort the task / close the actor     STARTED (2): the slot began running it
+ *            0 = armed, not started; the two bits are set with Atomics.or, never cleared until
+ *            the next arm.
  * Protocol:
  *   main   acquire(): f leaves the free stack (plain main-thread state, not shared).
- *          arm(f):    store RUN, BEFORE the request naming f is posted (the post publishes it).
- *          raise(f):  store STOP, then notify: wakes the slot's waiter.
+ *          arm(f):    store 0, BEFORE the request naming f is posted (the post publishes it).
+ *          raise(f):  or STOP, then notify: wakes the slot's waiter.
+ *          started(f): true once the slot began the request: only then may the grace timer kill
+ *                     its thread (regression: with concurrentTasksPerSlot > 1, aborting a request
+ *                     still queued in a busy thread killed the thread and crashed the innocent
+ *                     task that was running).
  *          release(f): f returns to the free stack, only AFTER its request settled (its answer
  *                     arrived, or its thread exited): so at most one live request names f, and a
  *                     slot never sees the STOP meant for another request.
- *   slot   watch(f):  Atomics.waitAsync(FLAG[f], RUN). 'not-equal' → STOP already raised; a wake
- *                     with FLAG[f] == RUN is spurious (re-wait). When the request settles the slot
+ *   slot   begin(f):  or STARTED; if STOP was already set, the request is not run at all (it is
+ *                     answered as aborted).
+ *          watch(f):  Atomics.waitAsync on the current value until the STOP bit shows; a wake
+ *                     without it is spurious (re-wait). When the request settles the slot
  *                     notifies FLAG[f] itself: a pending waitAsync cannot be cancelled, and one
  *                     left per task would pile up in a long-lived thread. That notify writes
  *                     nothing, and happens before the answer is posted, so it precedes any reuse.
- * Invariant: between operations, FLAG[f] == STOP only for an f whose request was aborted.
+ * Invariant: between operations, the STOP bit of FLAG[f] is set only for an f whose request was
+ * aborted, and STARTED only for one whose slot began it.
  *
  * Node trap: a pending waitAsync does not keep an event loop alive. In a slot the loop is kept
  * alive by piscina's task port (a MessagePort with a listener, ref'd for the thread's whole life),
@@ -29,6 +37,7 @@
 
 export const RUN = 0;
 export const STOP = 1;
+export const STARTED = 2;
 
 export class StopFlags {
   readonly i32: Int32Array;
@@ -63,8 +72,18 @@ export class StopFlags {
 
   /** Main thread: ask the request naming `f` to stop. */
   raise(f: number): void {
-    Atomics.store(this.i32, f, STOP);
+    Atomics.or(this.i32, f, STOP);
     Atomics.notify(this.i32, f);
+  }
+
+  /** Main thread: has the slot begun the request naming `f`? */
+  started(f: number): boolean {
+    return (Atomics.load(this.i32, f) & STARTED) !== 0;
+  }
+
+  /** Slot: mark the request begun; false if it was aborted before it began (do not run it). */
+  begin(f: number): boolean {
+    return (Atomics.or(this.i32, f, STARTED) & STOP) === 0;
   }
 
   /**
@@ -76,24 +95,23 @@ export class StopFlags {
     let live = true;
     let waiting = false;
     const wait = (): void => {
-      const w = Atomics.waitAsync(i32, f, RUN);
-      if (!w.async) {
-        // 'not-equal': STOP is already there ('timed-out' cannot happen without a timeout).
-        live = false;
-        onStop();
-        return;
-      }
-      waiting = true;
-      void w.value.then(() => {
-        waiting = false;
-        if (!live) return;
-        if (Atomics.load(i32, f) === STOP) {
+      // The word changes at most twice (STARTED, STOP), so re-checking a 'not-equal' is bounded.
+      for (;;) {
+        const v = Atomics.load(i32, f);
+        if ((v & STOP) !== 0) {
           live = false;
           onStop();
-        } else {
-          wait();
+          return;
         }
-      });
+        const w = Atomics.waitAsync(i32, f, v);
+        if (!w.async) continue;
+        waiting = true;
+        void w.value.then(() => {
+          waiting = false;
+          if (live) wait();
+        });
+        return;
+      }
     };
     wait();
     return () => {

@@ -614,6 +614,10 @@ export class TaskManager implements AsyncDisposable {
     this.flags.raise(job.flag);
     job.grace = setTimeout(() => {
       if (job.state !== 'running') return;
+      // A request its thread has not begun (queued behind a busy task on the same thread) is
+      // never run: the slot answers it as aborted when it gets to it. Killing the thread would
+      // crash the innocent task that keeps it busy.
+      if (!this.flags.started(job.flag)) return;
       job.killed = true;
       void job.handle!.worker.terminate();
     }, this.options.abortGrace);
