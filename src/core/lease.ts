@@ -251,7 +251,7 @@ export class Lease {
     // A segment drawn from this lease's reservation may leave only if a general unit takes
     // its place behind the reservation; otherwise the reservation would stay drawn for a
     // segment this lease no longer holds (regression: found by the model test).
-    const backfill = this.reserveSegments > 0 && this.drawnBeyondHeld(1);
+    const backfill = this.reserveSegments > 0 && this.hasDraws();
     if (backfill && !this.claimGeneral(1)) throw arenaExhausted(1);
     const r = charge(i32, to.usedIdx, to.base, to.limitSegments, 1);
     if (r !== CHARGED || !to.stillOwnsSlot()) {
@@ -376,7 +376,7 @@ export class Lease {
     }
     const n = segments.length;
     if (n === 0 || to.slot === this.slot) return;
-    if (this.reserveSegments > 0 && this.drawnBeyondHeld(n)) {
+    if (this.reserveSegments > 0 && this.hasDraws()) {
       // Reservation draws leave only one by one, each backed by a general unit.
       for (const seg of segments) this.transfer(seg, to);
       return;
@@ -438,11 +438,14 @@ export class Lease {
     return this.ctx.i32[this.uidIdx] === this.id;
   }
 
-  /** True if, after giving up `n` segments, this lease would hold fewer than it drew from its reservation. */
-  private drawnBeyondHeld(n: number): boolean {
-    const i32 = this.ctx.i32;
-    const held = Atomics.load(i32, this.usedIdx) & COUNT_MASK;
-    return Atomics.load(i32, leaseWord(this.ctx.layout, this.slot, L_RES_USED)) > held - n;
+  /**
+   * True while this lease has drawn on its reservation. A segment leaving by transfer is then
+   * always backed by a general unit: deciding on "would it hold fewer than it drew" read the
+   * charged count, which includes another thread's allocation in flight, and could skip the
+   * backfill and shrink the reservation for good (regression, found by the interleaving checker).
+   */
+  private hasDraws(): boolean {
+    return Atomics.load(this.ctx.i32, leaseWord(this.ctx.layout, this.slot, L_RES_USED)) > 0;
   }
 
   /** Claim `n` unreserved segments' worth of capacity (this thread's cache counts). */
@@ -552,7 +555,7 @@ export class Lease {
         while (claimed + drawn < need && drawReservation(ctx.i32, ctx.layout, this.slot, this.reserveSegments)) drawn++;
       }
       if (claimed + drawn < need) {
-        for (let k = 0; k < drawn; k++) restoreReservation(ctx.i32, ctx.layout, this.slot);
+        for (let k = 0; k < drawn; k++) this.undoDraw();
         ctx.central.give(claimed);
         return null;
       }
@@ -566,7 +569,7 @@ export class Lease {
         // W_AVAIL by up to `popped` and broke reservations).
         for (let k = 0; k < popped; k += MAX_BATCH) ctx.central.push(out, fromCache + k, Math.min(MAX_BATCH, popped - k));
         const restore = Math.min(drawn, popped);
-        for (let k = 0; k < restore; k++) restoreReservation(ctx.i32, ctx.layout, this.slot);
+        for (let k = 0; k < restore; k++) this.undoDraw();
         ctx.central.give(Math.min(claimed, popped - restore));
         return null;
       }
@@ -582,8 +585,18 @@ export class Lease {
     if (!drawReservation(ctx.i32, ctx.layout, this.slot, this.reserveSegments)) return -1;
     const one = ctx.one;
     if (ctx.central.popExactly(1, one, 0, ctx.scratch) === 1) return one[0]!;
-    restoreReservation(ctx.i32, ctx.layout, this.slot);
+    this.undoDraw();
     return -1;
+  }
+
+  /**
+   * Undo one reservation draw whose segment was never taken. If a concurrent release already
+   * restored the draw (returnToReservation), the unit is unreserved capacity now: give it to
+   * W_AVAIL (regression, found by the interleaving checker: ignoring a false restore lost a
+   * unit of capacity for good).
+   */
+  private undoDraw(): void {
+    if (!restoreReservation(this.ctx.i32, this.ctx.layout, this.slot)) this.ctx.central.give(1);
   }
 
   /**

@@ -12,11 +12,10 @@
  *   U = Σ_open |owned_M| − Σ_open resUsed_M  general in use
  *   G − U = free segments any lease may take (in the library: AVAIL + this thread's cache)
  * Allocation takes general capacity first, then the lease's reservation; release gives back
- * to the reservation first while resUsed > 0; transfer moves ownership and charge, and when
- * the source would hold fewer segments than it drew from its reservation, a general unit
- * takes the leaving segment's place behind the reservation (resUsed_source − 1; needs
- * G − U ≥ 1, else ERR_ARENA_EXHAUSTED); close frees the lease's blocks and its whole
- * reservation.
+ * to the reservation first while resUsed > 0; transfer moves ownership and charge, and while
+ * the source has drawn on its reservation (resUsed > 0), a general unit takes the leaving
+ * segment's place behind the reservation (resUsed_source − 1; needs G − U ≥ 1, else
+ * ERR_ARENA_EXHAUSTED); close frees the lease's blocks and its whole reservation.
  *
  * A block is one ownership epoch of one segment (allocation → release/transfer/close). A
  * transfer ends the epoch and starts a new one owned by the target, which is why handles and
@@ -264,9 +263,9 @@ export class ArenaModel {
     if (target.owned.size + 1 > target.limit) return fail('ERR_LEASE_LIMIT');
     return ok(true);
   }
-  /** Would the source hold fewer segments than it drew from its reservation after giving one? */
+  /** A lease that has drawn on its reservation backs every segment it transfers away. */
   private needsBackfill(from: LeaseState): boolean {
-    return from.reserve > 0 && from.resUsed > from.owned.size - 1;
+    return from.reserve > 0 && from.resUsed > 0;
   }
   /** Ends the block's epoch and returns the new block (owned by `to`). */
   commitTransfer(key: number, block: number, to: number): number {
