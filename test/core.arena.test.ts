@@ -1,20 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Arena, type ArenaOptions, type ArenaError, type GrowEventDetail, type MemorySegment } from '../src/index.js';
-import { codeOf, expectAuditOk, rejectionCode } from './helpers.js';
+import { codeOf, expectAuditOk, rejectionCode, arenasClosedAfterEach } from './helpers.js';
 
 const KiB = 1024;
-let arenas: Arena[] = [];
-function arena(options: ArenaOptions): Arena {
-  const a = new Arena(options);
-  arenas.push(a);
-  return a;
-}
-afterEach(() => {
-  for (const a of arenas) a.close();
-  arenas = [];
-});
+const { arena, track } = arenasClosedAfterEach({ size: 4096, segmentSize: 4096 });
 
 describe('growth and pressure', () => {
   it('grows by growthFactor up to maxSize, emits grow and pressure, then reports exhaustion', async () => {
@@ -263,7 +254,7 @@ describe('caches of other threads', () => {
   it('a thread that runs dry makes the others flush their caches at their next release', () => {
     const a = arena({ size: 256 * 4 * KiB, segmentSize: 4 * KiB });
     const b = Arena.attach(a.descriptor); // another thread's view: its own cache
-    arenas.push(b);
+    track(b);
     const lb = b.lease();
     lb.release(lb.allocateMany(7));
     const cached = a.stats().cached;

@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Arena, type ArenaOptions, type Lease, type MemorySegment } from '../src/index.js';
-import { codeOf, expectAuditOk } from './helpers.js';
+import { codeOf, expectAuditOk, arenasClosedAfterEach } from './helpers.js';
 
 const KiB = 1024;
-let arenas: Arena[] = [];
-function arena(options: ArenaOptions = { size: 16 * 32 * KiB }): Arena {
-  const a = new Arena(options);
-  arenas.push(a);
-  return a;
-}
-afterEach(() => {
-  for (const a of arenas) a.close();
-  arenas = [];
-});
+const { arena, track } = arenasClosedAfterEach({ size: 16 * 32 * KiB });
 
 describe('lease accounting', () => {
   it('charges used and peak in bytes and never passes the limit', () => {
@@ -231,7 +222,7 @@ describe('attachLease in the same thread', () => {
   it('shares one account through the descriptor', () => {
     const a = arena();
     const b = Arena.attach(a.descriptor);
-    arenas.push(b);
+    track(b);
     const lease = a.lease({ limit: 3 * 32 * KiB });
     const twin = b.attachLease(lease.descriptor);
     const s = twin.allocate();
@@ -297,7 +288,7 @@ describe('segment.arenaId', () => {
   it('names the arena in every thread', () => {
     const a = arena();
     const b = Arena.attach(a.descriptor);
-    arenas.push(b);
+    track(b);
     const seg = a.lease().allocate();
     expect(seg.arenaId).toBe(a.descriptor.id);
     expect(b.segment(seg.handle).arenaId).toBe(seg.arenaId);

@@ -3,22 +3,13 @@
  * one thread, the state another thread leaves behind (a popped surplus not yet pushed back, a
  * waiter that died). They reach into the core through the Arena's internal `core`.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Arena, type ArenaOptions } from '../src/index.js';
 import type { ArenaCore } from '../src/core/arena-core.js';
-import { codeOf, expectAuditOk, rejectionCode } from './helpers.js';
+import { codeOf, expectAuditOk, rejectionCode, arenasClosedAfterEach } from './helpers.js';
 
 const S = 4096;
-let arenas: Arena[] = [];
-function arena(options: ArenaOptions): Arena {
-  const a = new Arena(options);
-  arenas.push(a);
-  return a;
-}
-afterEach(() => {
-  for (const a of arenas) a.close();
-  arenas = [];
-});
+const { arena, track } = arenasClosedAfterEach({ size: 4096, segmentSize: 4096 });
 const coreOf = (a: Arena): ArenaCore => (a as unknown as { core: ArenaCore }).core;
 
 describe('review regressions', () => {

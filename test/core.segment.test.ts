@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Arena, type ArenaOptions, type MemorySegment } from '../src/index.js';
-import { codeOf, expectAuditOk } from './helpers.js';
+import { codeOf, expectAuditOk, arenasClosedAfterEach } from './helpers.js';
 
 const KiB = 1024;
-let arenas: Arena[] = [];
-function arena(options: ArenaOptions = { size: 8 * 4 * KiB, segmentSize: 4 * KiB }): Arena {
-  const a = new Arena(options);
-  arenas.push(a);
-  return a;
-}
-afterEach(() => {
-  for (const a of arenas) a.close();
-  arenas = [];
-});
+const { arena, track } = arenasClosedAfterEach({ size: 8 * 4 * KiB, segmentSize: 4 * KiB });
 
 type Accessor = [name: string, width: number, value: number | bigint, bytes: number[]];
 const ACCESSORS: Accessor[] = [

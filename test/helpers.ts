@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
-import type { Arena, ArenaError } from '../src/index.js';
+import { afterEach, expect } from 'vitest';
+import { Arena, type ArenaError, type ArenaOptions } from '../src/index.js';
 
 /** The error code `f` throws, or undefined if it returns. */
 export function codeOf(f: () => unknown): string | undefined {
@@ -36,4 +36,21 @@ export async function rejection(p: Promise<unknown>): Promise<ArenaError & { cau
     return e as ArenaError;
   }
   throw new Error('expected a rejection');
+}
+
+/**
+ * A factory of arenas that are all closed after each test of the calling file (call it once at
+ * the top level of a test file). `track` registers an arena made elsewhere (Arena.attach).
+ */
+export function arenasClosedAfterEach(defaults: ArenaOptions): { arena: (o?: ArenaOptions) => Arena; track: (a: Arena) => Arena } {
+  let open: Arena[] = [];
+  afterEach(() => {
+    for (const a of open) a.close();
+    open = [];
+  });
+  const track = (a: Arena): Arena => {
+    open.push(a);
+    return a;
+  };
+  return { arena: (o = defaults) => track(new Arena(o)), track };
 }
