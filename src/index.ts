@@ -16,7 +16,7 @@ export { TaskManager, type CloseReport } from './pool/task-manager.js';
 export type { Actor, ActorControls } from './pool/actor.js';
 export type { TaskContext, TaskFunction, ActorFactory } from './pool/task-context.js';
 export type { SlotStats, TaskManagerStats } from './pool/slot-stats.js';
-export type { TaskManagerOptions, RunOptions, SpawnOptions } from './options.js';
+export type { TaskManagerOptions, RunOptions, SpawnOptions, ResolvedTaskManagerOptions } from './options.js';
 export { collectMetrics, type MetricsSources, type MetricsOptions, type MetricsHandle } from './pool/metrics.js';
 export { PagedWriter, type PagedData, type SegmentSource } from './views/paged-writer.js';
 export { PagedReader, type Page, type PageSource, type PagedReaderOptions } from './views/paged-reader.js';
