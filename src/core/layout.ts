@@ -18,7 +18,7 @@
  *   line 5   counters   lease uid source, lease slot cursor, thread uid source, pressure state, peak
  *   then     THREADS    maxThreads entries x 4 words
  *   then     COUNTERS   maxThreads entries x 8 Float64 (one line each): activity counters
- *   then     LEASES     maxLeases entries x 8 words (two per line; see leaseSlotForCursor)
+ *   then     LEASES     maxLeases entries x 8 words (32 bytes; handed out 4 apart, see leaseSlotForCursor)
  *   then     SEGMENTS   maxSegments entries x 4 words: GEN, STATE, LAST, NEXT
  *
  * Owners: each group of words has exactly one module that writes it and documents its
@@ -187,12 +187,23 @@ export const leaseWord = (l: Layout, slot: number, w: number): number => l.lease
 export const threadWord = (l: Layout, slot: number, w: number): number => l.threadBase + slot * THREAD_WORDS + w;
 
 /**
- * Lease slots share a 64-byte line in pairs. Slots are handed out in the order
- * 0, 2, 4, …, 1, 3, 5, … so that two leases open at once share a line only when more
- * than half the table is in use: the hot `L_USED` words of busy leases stay apart.
+ * Lease slots are 32 bytes. A SharedArrayBuffer is only 16-byte aligned on Node (malloc), so a
+ * "line" of the layout may straddle two physical cache lines: words that must not share a line
+ * need 64 bytes BETWEEN them, whatever the alignment. Slots are therefore handed out with a
+ * stride of 4 (0, 4, 8, …, then 2, 6, …, then 1, 5, …, then 3, 7, …): leases opened one after
+ * the other sit at least 96 bytes apart until a quarter of the table is in use, so one lease's
+ * hot USED word never shares a line with another busy lease's words. (Regression, found by the
+ * bench: with a stride of 2, when the buffer sat at 48 mod 64, slot 0's UID shared a line with
+ * slot 2's USED and two threads scaled 0.9–1.5x instead of ~1.9x.)
  */
+const STRIDE_ORDER = [0, 2, 1, 3] as const;
+
 export function leaseSlotForCursor(cursor: number, maxLeases: number): number {
-  const half = Math.ceil(maxLeases / 2);
-  const c = cursor % maxLeases;
-  return c < half ? c * 2 : (c - half) * 2 + 1;
+  let c = cursor % maxLeases;
+  for (const r of STRIDE_ORDER) {
+    const inClass = r < maxLeases ? Math.floor((maxLeases - 1 - r) / 4) + 1 : 0;
+    if (c < inClass) return r + 4 * c;
+    c -= inClass;
+  }
+  return c; // unreachable: the classes cover every slot
 }
