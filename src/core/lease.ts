@@ -22,12 +22,12 @@ import {
 import type { ArenaCore } from './arena-core.js';
 import { L_LEAKED, L_PEAK, L_RES_USED, L_UID, L_USED, leaseWord } from './layout.js';
 import {
-  CHARGED, COUNT_MASK, OVER_LIMIT, charge, chargeLate, drawReservation, freeLeaseSlot, markClosed, raisePeak, restoreReservation,
+  CHARGED, COUNT_MASK, OVER_LIMIT, charge, chargeLate, freeLeaseSlot, markClosed, raisePeak, restoreReservation,
   uncharge,
 } from './lease-table.js';
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
 import { MemorySegment } from './segment.js';
-import { MAX_BATCH } from './cache.js';
+import { claimGeneral, hasDraws, returnToReservation, takeExactly, takeReserved } from './supply.js';
 import { C_ALLOCATIONS, C_LEAKED, C_REFUSED_EXHAUSTED, C_REFUSED_LIMIT, C_RELEASES, C_TRANSFERS, C_WAITS } from './counters.js';
 
 /** What crosses to another thread to use the same lease there (`arena.attachLease`). */
@@ -210,14 +210,7 @@ export class Lease {
   release(segments: MemorySegment | readonly MemorySegment[]): void {
     this.ensureOpen();
     if (Array.isArray(segments)) {
-      // Validate all first, so a bad element leaves every segment where it was.
-      const seen = new Set<number>();
-      for (const s of segments as readonly unknown[]) {
-        this.checkOwned(s);
-        const seg = s as MemorySegment;
-        if (seen.has(seg.index)) throw segmentReleased(`${seg.index} (listed twice)`);
-        seen.add(seg.index);
-      }
+      this.checkAllOwned(segments); // all first: a bad element leaves every segment where it was
       let first: unknown;
       for (const seg of segments as readonly MemorySegment[]) {
         try {
@@ -238,10 +231,7 @@ export class Lease {
    * generation (and so its handle) changes, and handles taken before become stale.
    */
   transfer(segment: MemorySegment, to: Lease): void {
-    this.ensureOpen();
-    if (!Lease.isLease(to)) throw invalidArgument('to', 'must be a Lease', to);
-    if (to.ctx.id !== this.ctx.id) throw foreignSegment(`transfer target '${to.name}'`, 'arena');
-    to.ensureOpen();
+    this.checkTarget(to);
     this.checkOwned(segment);
     if (to.slot === this.slot) return;
     const ctx = this.ctx;
@@ -251,8 +241,8 @@ export class Lease {
     // A segment drawn from this lease's reservation may leave only if a general unit takes
     // its place behind the reservation; otherwise the reservation would stay drawn for a
     // segment this lease no longer holds (regression: found by the model test).
-    const backfill = this.reserveSegments > 0 && this.hasDraws();
-    if (backfill && !this.claimGeneral(1)) throw arenaExhausted(1);
+    const backfill = this.reserveSegments > 0 && hasDraws(this.ctx, this.slot);
+    if (backfill && !claimGeneral(this.ctx, 1)) throw arenaExhausted(1);
     const r = charge(i32, to.usedIdx, to.base, to.limitSegments, 1);
     if (r !== CHARGED || !to.stillOwnsSlot()) {
       if (r === CHARGED) uncharge(i32, to.usedIdx, 1);
@@ -363,20 +353,11 @@ export class Lease {
    */
   transferMany(segments: readonly MemorySegment[], to: Lease): void {
     if (!Array.isArray(segments)) throw invalidArgument('segments', 'must be an array of MemorySegment', segments);
-    this.ensureOpen();
-    if (!Lease.isLease(to)) throw invalidArgument('to', 'must be a Lease', to);
-    if (to.ctx.id !== this.ctx.id) throw foreignSegment(`transfer target '${to.name}'`, 'arena');
-    to.ensureOpen();
-    const seen = new Set<number>();
-    for (const s of segments as readonly unknown[]) {
-      this.checkOwned(s);
-      const seg = s as MemorySegment;
-      if (seen.has(seg.index)) throw segmentReleased(`${seg.index} (listed twice)`);
-      seen.add(seg.index);
-    }
+    this.checkTarget(to);
+    this.checkAllOwned(segments);
     const n = segments.length;
     if (n === 0 || to.slot === this.slot) return;
-    if (this.reserveSegments > 0 && this.hasDraws()) {
+    if (this.reserveSegments > 0 && hasDraws(this.ctx, this.slot)) {
       // Reservation draws leave only one by one, each backed by a general unit.
       for (const seg of segments) this.transfer(seg, to);
       return;
@@ -438,24 +419,6 @@ export class Lease {
     return this.ctx.i32[this.uidIdx] === this.id;
   }
 
-  /**
-   * True while this lease has drawn on its reservation. A segment leaving by transfer is then
-   * always backed by a general unit: deciding on "would it hold fewer than it drew" read the
-   * charged count, which includes another thread's allocation in flight, and could skip the
-   * backfill and shrink the reservation for good (regression, found by the interleaving checker).
-   */
-  private hasDraws(): boolean {
-    return Atomics.load(this.ctx.i32, leaseWord(this.ctx.layout, this.slot, L_RES_USED)) > 0;
-  }
-
-  /** Claim `n` unreserved segments' worth of capacity (this thread's cache counts). */
-  private claimGeneral(n: number): boolean {
-    const ctx = this.ctx;
-    if (ctx.central.claimExactly(n)) return true;
-    ctx.cache.flushAll();
-    return ctx.central.claimExactly(n);
-  }
-
   /** Raise PEAK to the count this lease now holds (read plainly: raisePeak's CAS decides). */
   private notePeak(): void {
     const c = this.ctx.i32[this.usedIdx]! & COUNT_MASK;
@@ -496,7 +459,7 @@ export class Lease {
       return null;
     }
     let idx = ctx.cache.take();
-    if (idx < 0) idx = this.takeReserved();
+    if (idx < 0) idx = takeReserved(this.ctx, this.slot, this.reserveSegments);
     if (idx < 0) {
       uncharge(ctx.i32, this.usedIdx, 1);
       ctx.cache.requestDrain();
@@ -519,7 +482,7 @@ export class Lease {
       return [];
     }
     if (!this.chargeOrThrow(n)) return null;
-    const got = this.takeExactly(n);
+    const got = takeExactly(this.ctx, this.slot, this.reserveSegments, n);
     if (got === null) {
       uncharge(ctx.i32, this.usedIdx, n);
       ctx.cache.requestDrain();
@@ -531,82 +494,6 @@ export class Lease {
     ctx.counters.local[C_ALLOCATIONS]! += n;
     this.notePeak();
     return out;
-  }
-
-  /**
-   * Take exactly `n` free segments or none. Counts are claimed before any segment moves
-   * (this thread's cache, then unreserved central segments, growth, then this lease's
-   * reservation), so a refused request moves no segment and wakes no waiter; a waiter retrying
-   * it cannot wake itself into a busy loop.
-   */
-  private takeExactly(n: number): Int32Array | null {
-    const ctx = this.ctx;
-    const cache = ctx.cache;
-    const out = new Int32Array(n);
-    if (cache.count + ctx.central.available() < n) ctx.drainQuarantine();
-    const fromCache = Math.min(cache.count, n);
-    const need = n - fromCache;
-    let claimed = 0;
-    let drawn = 0;
-    if (need > 0) {
-      claimed = ctx.central.claim(need);
-      while (claimed < need && ctx.grow()) claimed += ctx.central.claim(need - claimed);
-      if (this.reserveSegments > 0) {
-        while (claimed + drawn < need && drawReservation(ctx.i32, ctx.layout, this.slot, this.reserveSegments)) drawn++;
-      }
-      if (claimed + drawn < need) {
-        for (let k = 0; k < drawn; k++) this.undoDraw();
-        ctx.central.give(claimed);
-        return null;
-      }
-      // Both claims are backed by segments on the central list (free-list.ts, counts).
-      const popped = ctx.central.popExactly(need, out, fromCache, ctx.scratch);
-      if (popped < need) {
-        // The list held less than the counts promised (a thread died, or stalls, holding a
-        // popped surplus). Undo without over-crediting: push back what we popped, then restore
-        // reservation draws and claims only up to that many; the shortfall stays out of the
-        // counts until repair (regression: giving back claimed - (popped - drawn) raised
-        // W_AVAIL by up to `popped` and broke reservations).
-        for (let k = 0; k < popped; k += MAX_BATCH) ctx.central.push(out, fromCache + k, Math.min(MAX_BATCH, popped - k));
-        const restore = Math.min(drawn, popped);
-        for (let k = 0; k < restore; k++) this.undoDraw();
-        ctx.central.give(Math.min(claimed, popped - restore));
-        return null;
-      }
-    }
-    for (let k = 0; k < fromCache; k++) out[k] = cache.stack[--cache.count]!;
-    return out;
-  }
-
-  /** Draw one segment from this lease's reservation (the arena is otherwise exhausted). */
-  private takeReserved(): number {
-    if (this.reserveSegments === 0) return -1;
-    const ctx = this.ctx;
-    if (!drawReservation(ctx.i32, ctx.layout, this.slot, this.reserveSegments)) return -1;
-    const one = ctx.one;
-    if (ctx.central.popExactly(1, one, 0, ctx.scratch) === 1) return one[0]!;
-    this.undoDraw();
-    return -1;
-  }
-
-  /**
-   * Undo one reservation draw whose segment was never taken. If a concurrent release already
-   * restored the draw (returnToReservation), the unit is unreserved capacity now: give it to
-   * W_AVAIL (regression, found by the interleaving checker: ignoring a false restore lost a
-   * unit of capacity for good).
-   */
-  private undoDraw(): void {
-    if (!restoreReservation(this.ctx.i32, this.ctx.layout, this.slot)) this.ctx.central.give(1);
-  }
-
-  /**
-   * Push a segment this thread holds exclusively back behind the reservation. Push first,
-   * then restore, so the central list always holds what AVAIL plus reservations promise.
-   */
-  private returnToReservation(idx: number): void {
-    const ctx = this.ctx;
-    ctx.central.push([idx], 0, 1);
-    if (!restoreReservation(ctx.i32, ctx.layout, this.slot)) ctx.central.give(1);
   }
 
   /** Make the exclusively held free segment `idx` this lease's and wrap it. */
@@ -630,6 +517,25 @@ export class Lease {
     const gen = (i32[gi]! + 1) | 0;
     Atomics.store(i32, gi, gen);
     return new MemorySegment(ctx, idx, gen, this.slot);
+  }
+
+  /** Both leases open, of one arena: the checks every transfer starts with. */
+  private checkTarget(to: unknown): asserts to is Lease {
+    this.ensureOpen();
+    if (!Lease.isLease(to)) throw invalidArgument('to', 'must be a Lease', to);
+    if (to.ctx.id !== this.ctx.id) throw foreignSegment(`transfer target '${to.name}'`, 'arena');
+    to.ensureOpen();
+  }
+
+  /** checkOwned for every element, and no segment listed twice. */
+  private checkAllOwned(segments: readonly unknown[]): void {
+    const seen = new Set<number>();
+    for (const s of segments) {
+      this.checkOwned(s);
+      const seg = s as MemorySegment;
+      if (seen.has(seg.index)) throw segmentReleased(`${seg.index} (listed twice)`);
+      seen.add(seg.index);
+    }
   }
 
   /** Throws the right code unless `s` is a live segment owned by this lease. */
@@ -659,7 +565,7 @@ export class Lease {
     const ctx = this.ctx;
     if (ctx.debug) ctx.poisonSegment(idx);
     if (this.reserveSegments > 0 && ctx.i32[leaseWord(ctx.layout, this.slot, L_RES_USED)]! > 0) {
-      this.returnToReservation(idx);
+      returnToReservation(this.ctx, this.slot, idx);
     } else {
       ctx.recycle(idx);
     }
