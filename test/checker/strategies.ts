@@ -51,16 +51,9 @@ export interface Strategy {
 /** Consecutive steps after which a thread that keeps running while others wait is treated as spinning. */
 export const SPIN_STEPS = 120;
 
-/** Mulberry32 (T. Ettinger): a small seeded PRNG; floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../fixtures/rng.js';
+
+export { prng };
 
 /** The non-preemptive default: keep the last thread if it may run, else the lowest candidate. */
 export function defaultChoice(p: Point): number {

@@ -29,7 +29,7 @@ import {
   K_VERIFIED, K_VIOLATION, K_WAIT_OK, K_WAIT_TIMEOUT, KILL_KINDS, RECORD_WORDS, R_PROGRESS, R_SLOT, R_STATE, R_THREAD,
   type Gifts, type KillKind, type StressInput, type StressOutput, type TaskKind,
 } from '../fixtures/stress/protocol.js';
-import { Rng } from '../fixtures/stress/rng.js';
+import { Rng } from '../fixtures/rng.js';
 import { checkStamp, looksScrubbed, stamp } from '../fixtures/stress/stamp.js';
 import type { StressConfig } from './config.js';
 
