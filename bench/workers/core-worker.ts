@@ -86,7 +86,11 @@ function loopArena(round: number, hold: number): Window {
   return { ops, ns, offCpuNs: gaps.offMs * 1e6 };
 }
 
-/** The same access pattern on the shared Treiber stack (node indices instead of segments). */
+/**
+ * The same access pattern on the shared Treiber stack (node indices instead of segments).
+ * Deliberately a copy of loopArena, not a shared loop taking callbacks: each measured loop must
+ * stay monomorphic, and an indirect call per operation would distort the comparison.
+ */
 function loopTreiber(round: number, hold: number): Window {
   const ring = new Int32Array(hold);
   for (let k = 0; k < hold - 1; k++) ring[k] = stack.pop();
