@@ -8,12 +8,8 @@
  * goal was met.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { coreSuite } from './suites/core.js';
-import { poolSuite } from './suites/pool.js';
+import { SUITES } from './suites/index.js';
 import { renderTable } from './table.js';
-import type { Suite } from './types.js';
-
-const SUITES: readonly Suite[] = [coreSuite, poolSuite];
 
 function usage(): string {
   return [
@@ -45,7 +41,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const suite of selected) {
     const load0 = loadavg()[0]!;
     const t0 = performance.now();
-    const rows = await suite.run({ quick, log });
+    const rows = await suite.run({ quick, log, progress: () => {} });
     const secs = (performance.now() - t0) / 1000;
     console.log(
       `\n== ${suite.name}${quick ? ' (--quick)' : ''}: ${suite.description}\n` +

@@ -12,6 +12,20 @@ export interface SuiteOptions {
   readonly quick: boolean;
   /** Progress lines (to stderr, so the table on stdout stays clean). */
   readonly log: (line: string) => void;
+  /**
+   * Progress for the bar the dispatcher draws: call with the fraction of this suite done
+   * (0..1) and a short label of what runs now. Cheap; call it between reps, never inside a
+   * timed region.
+   */
+  readonly progress: (fraction: number, label: string) => void;
+}
+
+/** One point of a chart series (e.g. threads -> ops/s for `scaling`, MiB -> µs for `handoff`). */
+export interface ChartPoint {
+  /** Series name, e.g. 'arena' or 'shared Treiber head'. */
+  readonly series: string;
+  readonly x: number;
+  readonly y: number;
 }
 
 /** One comparison: subject vs baseline, both measured alternately in this run. */
@@ -50,11 +64,18 @@ export interface RowDetails {
   readonly reliable: boolean;
   /** Anything a reader needs to interpret the row. */
   readonly notes: readonly string[];
+  /**
+   * Points for the suite's SVG chart (bench/results/<suite>.svg), if the suite draws one.
+   * Axis labels come from the suite's `chart` field.
+   */
+  readonly points?: readonly ChartPoint[];
 }
 
 /** A named group of comparisons, run by `npm run bench -- <name>`. */
 export interface Suite {
   readonly name: string;
   readonly description: string;
+  /** If set, the dispatcher draws bench/results/<name>.svg from the rows' `details.points`. */
+  readonly chart?: { readonly title: string; readonly x: string; readonly y: string; readonly logX?: boolean; readonly logY?: boolean };
   run(options: SuiteOptions): Promise<BenchRow[]>;
 }
