@@ -87,19 +87,23 @@ export interface ErrorData {
 export type SlotResponse =
   | {
       readonly kind: 'ok';
-      /** The result, with every MemorySegment replaced by a {@link SegmentMark}. */
+      /** The result, with every MemorySegment replaced by {@link mark} (one shared object). */
       readonly value: unknown;
-      /** How many SegmentMarks `value` holds (0: nothing to decode, the common case). */
+      /** How many marks `value` holds (0: nothing to decode, the common case). */
       readonly segments: number;
+      /** The i-th mark's segment handle, in walk order (absent when `segments` is 0). */
+      readonly handles?: Float64Array | undefined;
+      /** The one object that stands for every segment in `value` (identity survives the clone). */
+      readonly mark?: SegmentMark | undefined;
     }
   | { readonly kind: 'error'; readonly error: ErrorData };
 
 /**
- * How a MemorySegment travels inside a task result: an object with this one key, holding the
- * segment's handle (index + generation). See src/pool/result-codec.ts.
+ * What stands for a MemorySegment inside a task result: one object per result, referenced once
+ * per segment; the handles travel beside it in walk order. See src/pool/result-codec.ts.
  */
 export interface SegmentMark {
-  readonly '@@segment-arena/segment': number;
+  readonly '@@segment-arena/segment': true;
 }
 
 /** Posted by an actor's slot on the actor's port (comlink ignores messages without an id). */

@@ -94,14 +94,18 @@ describe('result codec', () => {
     a.setUint32(0, 11);
     const untouched = { x: [1, 2, { y: 'z' }] };
     const result = { untouched, list: [a, { b, again: a }], n: 1 };
-    const { value, segments } = encodeResult(result);
+    const encoded = encodeResult(result);
+    const { value, segments } = encoded;
     expect(segments).toBe(3);
+    expect([...encoded.handles!]).toEqual([a.handle, b.handle, a.handle]); // walk order
     expect(result.list[0]).toBe(a); // the task's own object is not modified
     const enc = value as { untouched: unknown; list: [Record<string, number>, { b: Record<string, number> }] };
     expect(enc.untouched).toBe(untouched); // no segment inside: not copied
-    expect(enc.list[0]).toEqual({ [SEGMENT_MARK_KEY]: a.handle });
-    const cloned = structuredClone(value);
-    const moved = moveResult(cloned, segments, arena, task, into) as { list: [MemorySegment, { b: MemorySegment; again: MemorySegment }] };
+    expect(enc.list[0]).toBe(encoded.mark); // one shared mark object for every segment
+    expect(enc.list[0]).toEqual({ [SEGMENT_MARK_KEY]: true });
+    const cloned = structuredClone(encoded);
+    expect(cloned.value).not.toBe(value);
+    const moved = moveResult(cloned, arena, task, into) as { list: [MemorySegment, { b: MemorySegment; again: MemorySegment }] };
     expect(moved.list[0].index).toBe(a.index);
     expect(moved.list[0].getUint32(0)).toBe(11);
     expect(moved.list[1].again).toBe(moved.list[0]);
@@ -113,6 +117,7 @@ describe('result codec', () => {
 
   it('leaves primitives and segment-free values alone; refuses functions and cycles with segments', () => {
     expect(encodeResult(42)).toEqual({ value: 42, segments: 0 });
+    expect(encodeResult({ a: 1 })).toEqual({ value: { a: 1 }, segments: 0 }); // no handles, no mark
     const plain = { a: [1, { b: 2 }] };
     expect(encodeResult(plain).value).toBe(plain);
     const cyclic: Record<string, unknown> = { n: 1 };
@@ -126,12 +131,77 @@ describe('result codec', () => {
     lease.close();
   });
 
+  it('round trip over random shapes: every segment lands where it was, shared containers stay shared', () => {
+    // Decoding is by walk order over the clone, so both walks must agree for any shape:
+    // nesting, arrays with holes, a segment or a container referenced twice, look-alike marks.
+    const big = new Arena({ size: '1MiB', segmentSize: 4096 });
+    type Shape = { t: 'seg'; k: number } | { t: 'num'; v: number } | { t: 'arr'; xs: Shape[]; hole: boolean } | { t: 'obj'; kv: [string, Shape][] } | { t: 'fake' };
+    const { shape } = fc.letrec<{ shape: Shape }>((tie) => ({
+      shape: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.record({ t: fc.constant('seg' as const), k: fc.nat(5) }),
+        fc.record({ t: fc.constant('num' as const), v: fc.integer() }),
+        fc.constant({ t: 'fake' as const }),
+        fc.record({ t: fc.constant('arr' as const), xs: fc.array(tie('shape'), { maxLength: 4 }), hole: fc.boolean() }),
+        fc.record({ t: fc.constant('obj' as const), kv: fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', '0'), tie('shape')), { maxLength: 3 }) }),
+      ),
+    }));
+    fc.assert(
+      fc.property(shape, fc.boolean(), (sh, shareTwice) => {
+        const task = big.lease({ name: 'task' });
+        const into = big.lease({ name: 'into' });
+        try {
+          const pool = task.allocateMany(6);
+          pool.forEach((s, i) => s.setUint32(0, 1000 + i));
+          const indices = pool.map((s) => s.index);
+          const build = (x: Shape): unknown => {
+            switch (x.t) {
+              case 'seg': return pool[x.k];
+              case 'num': return x.v;
+              case 'fake': return { [SEGMENT_MARK_KEY]: true }; // a user object that looks like a mark
+              case 'arr': { const a = x.xs.map(build); if (x.hole) a.length += 1; return a; }
+              case 'obj': return Object.fromEntries(x.kv.map(([k, v]) => [k, build(v)]));
+            }
+          };
+          const inner = build(sh);
+          const result = shareTwice ? { first: inner, again: inner, tail: pool[0] } : { only: inner };
+          const encoded = encodeResult(result);
+          const moved = moveResult(structuredClone(encoded), big, task, into) as Record<string, unknown>;
+          // Compare the decoded value with the original, segment by segment (by stamped content).
+          const same = (orig: unknown, got: unknown): boolean => {
+            if (orig === undefined || orig === null || typeof orig !== 'object') return Object.is(orig, got);
+            const k = pool.indexOf(orig as MemorySegment);
+            if (k >= 0) {
+              // The task's segment objects went stale with the move: compare with what was recorded.
+              return got instanceof Object && 'getUint32' in got && (got as MemorySegment).getUint32(0) === 1000 + k && (got as MemorySegment).index === indices[k];
+            }
+            if (Array.isArray(orig)) return Array.isArray(got) && got.length === orig.length && orig.every((e, i) => same(e, got[i]));
+            const keys = Object.keys(orig);
+            return typeof got === 'object' && got !== null && keys.length === Object.keys(got).length &&
+              keys.every((k) => same((orig as Record<string, unknown>)[k], (got as Record<string, unknown>)[k]));
+          };
+          expect(same(result, moved)).toBe(true);
+          if (shareTwice) expect(moved['again']).toBe(moved['first']); // shared stays shared
+          const distinct = new Set(encoded.handles ?? []).size;
+          expect(into.used).toBe(distinct * 4096);
+          expect(task.used).toBe((6 - distinct) * 4096);
+        } finally {
+          task.close();
+          into.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(big.audit().ok).toBe(true);
+    big.close();
+  });
+
   it('all or nothing: a failing move puts back what it moved', () => {
     const task = arena.lease();
     const into = arena.lease({ limit: 4096 });
     const segs = task.allocateMany(2);
-    const cloned = structuredClone(encodeResult(segs).value);
-    expect(() => moveResult(cloned, 2, arena, task, into)).toThrow(expect.objectContaining({ code: 'ERR_LEASE_LIMIT' }));
+    const cloned = structuredClone(encodeResult(segs));
+    expect(() => moveResult(cloned, arena, task, into)).toThrow(expect.objectContaining({ code: 'ERR_LEASE_LIMIT' }));
     expect(into.used).toBe(0);
     expect(task.used).toBe(2 * 4096);
     task.close();

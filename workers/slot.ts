@@ -103,8 +103,8 @@ async function runTask(req: TaskRequest): Promise<SlotResponse> {
     const loaded = loadExport(req.module, req.exportName);
     const fn = typeof loaded === 'function' ? loaded : await loaded;
     const result = await fn(req.input, ctx);
-    const { value, segments } = encodeResult(result);
-    return { kind: 'ok', value, segments };
+    const { value, segments, handles, mark } = encodeResult(result);
+    return segments === 0 ? { kind: 'ok', value, segments } : { kind: 'ok', value, segments, handles, mark };
   } finally {
     ctx.dispose();
     // An idle slot hoards nothing: what this task released goes back for every thread.

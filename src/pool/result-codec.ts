@@ -2,12 +2,20 @@
  * Segments in task results, both ends.
  *
  * Slot side ({@link encodeResult}): walk the result through plain objects and arrays, at any
- * depth, and replace every MemorySegment by a {@link SegmentMark} holding its handle (a number).
- * Copy-on-write: containers are copied only on the path to a segment, so a result without
- * segments is posted as it is, and a primitive result is not walked at all.
+ * depth, and replace every MemorySegment by ONE shared mark object, while the segments' handles
+ * go, in walk order, into a separate list. Copy-on-write: containers are copied only on the path
+ * to a segment, so a result without segments is posted as it is, and a primitive result is not
+ * walked at all.
  *
- * Main side ({@link moveResult}): find the marks again, rehydrate each handle in the main
- * thread's arena, and move them all from the task lease into `into` with one `transferMany`:
+ * Why one shared mark and a handle list: structured clone keeps object identity within a
+ * message, so a thousand references to one mark cost one object and a thousand back references,
+ * and the handles travel as one Float64Array. One small object per segment cost about 0.6 µs
+ * each to clone and rebuild (1.2 ms for the 2048 handles of a 64 MiB result of 32 KiB segments).
+ *
+ * Main side ({@link moveResult}): walk the clone in the SAME order (depth first; arrays by index,
+ * objects by Object.keys, which structured clone preserves; a container met again is not walked
+ * again, on either side), give the i-th mark met the i-th handle, rehydrate the handles in the
+ * main thread's arena and move them all from the task lease into `into` with one `transferMany`:
  * ownership and charge move, not one byte is copied, and each arrives as a MemorySegment. All or
  * nothing: if `into` is full or closed, or a segment is not the task's, nothing moves and the
  * error is thrown; the task lease's close then releases them all.
@@ -15,7 +23,7 @@
  * Only plain objects (prototype Object.prototype or null) and arrays are walked; a segment inside
  * a Map, a Set or a class instance is not found (structured clone would then fail to copy it).
  */
-import { invalidArgument } from '../errors.js';
+import { internal, invalidArgument } from '../errors.js';
 import type { Arena } from '../core/arena.js';
 import type { Lease } from '../core/lease.js';
 import { MemorySegment } from '../core/segment.js';
@@ -23,29 +31,43 @@ import type { SegmentMark } from '../protocol.js';
 
 export const SEGMENT_MARK_KEY = '@@segment-arena/segment';
 
+/** An encoded result: `value` with every segment replaced by `mark`, and their handles in walk order. */
+export interface EncodedResult {
+  readonly value: unknown;
+  /** How many marks `value` holds (0: nothing to decode, the common case). */
+  readonly segments: number;
+  /** The i-th mark's segment handle (absent when `segments` is 0). */
+  readonly handles?: Float64Array | undefined;
+  /** The one object every segment was replaced by (absent when `segments` is 0). */
+  readonly mark?: SegmentMark | undefined;
+}
+
 const isPlainObject = (v: object): boolean => {
   const proto = Object.getPrototypeOf(v) as unknown;
   return proto === Object.prototype || proto === null;
 };
 
-/** Slot side: the result with segments replaced by marks, and how many marks it holds. */
-export function encodeResult(value: unknown): { value: unknown; segments: number } {
+/** Slot side: the result with segments replaced by the mark, and their handles in walk order. */
+export function encodeResult(value: unknown): EncodedResult {
   if (typeof value !== 'object' || value === null) {
     if (typeof value === 'function' || typeof value === 'symbol') throw notCloneable('the result', value);
     return { value, segments: 0 };
   }
   const walk = new EncodeWalk();
   const out = walk.encode(value, 'result');
-  if (walk.cyclic && walk.count > 0) {
+  if (walk.count === 0) return { value: out, segments: 0 };
+  if (walk.cyclic) {
     // A back reference would reach the original container, which still holds the segment.
     throw invalidArgument('result', 'cannot hold segments inside a cycle of objects', value);
   }
-  return { value: out, segments: walk.count };
+  return { value: out, segments: walk.count, handles: Float64Array.from(walk.handles), mark: walk.mark };
 }
 
 class EncodeWalk {
   count = 0;
   cyclic = false;
+  readonly handles: number[] = [];
+  readonly mark: SegmentMark = { [SEGMENT_MARK_KEY]: true };
   /** Objects seen: their encoded form (themselves while still being walked: a cycle). */
   private readonly memo = new Map<object, unknown>();
   /** Containers on the current path. */
@@ -54,8 +76,8 @@ class EncodeWalk {
   encode(v: object, path: string): unknown {
     if (v instanceof MemorySegment) {
       this.count++;
-      const mark: SegmentMark = { [SEGMENT_MARK_KEY]: v.handle };
-      return mark;
+      this.handles.push(v.handle);
+      return this.mark;
     }
     const seen = this.memo.get(v);
     if (seen !== undefined) {
@@ -103,54 +125,39 @@ function notCloneable(where: string, value: unknown): Error {
   return invalidArgument('result', `cannot be sent to the main thread: ${where} is a ${typeof value}`, value);
 }
 
-const isMark = (v: object): v is SegmentMark => {
-  if (!(SEGMENT_MARK_KEY in v)) return false;
-  const keys = Object.keys(v);
-  return keys.length === 1 && typeof (v as Record<string, unknown>)[SEGMENT_MARK_KEY] === 'number';
-};
-
 /**
- * Main side: replace the `count` marks in `value` (a fresh structured clone: changed in place)
+ * Main side: replace the marks in `encoded.value` (a fresh structured clone: changed in place)
  * with the segments, moved from `from` (the task lease) into `into`. Returns the new value.
  */
-export function moveResult(value: unknown, count: number, arena: Arena, from: Lease, into: Lease): unknown {
-  // Pass 1: the distinct handles, in order. Pass 2 (after one transferMany) puts the segments in.
-  const handles: number[] = [];
-  const seen = new Set<number>();
-  walkMarks(value, count, (h) => {
-    if (!seen.has(h)) {
-      seen.add(h);
-      handles.push(h);
-    }
-    return undefined;
-  });
-  const segs = handles.map((h) => arena.segment(h));
-  // One charge of `into` for all of them; all or nothing when `into` is full or closed.
-  from.transferMany(segs, into);
-  const byHandle = new Map<number, MemorySegment>();
-  handles.forEach((h, i) => byHandle.set(h, segs[i]!));
-  return walkMarks(value, count, (h) => byHandle.get(h));
-}
-
-/** Visit the first `count` marks of `value` (changed in place where `swap` returns a value). */
-function walkMarks(value: unknown, count: number, swap: (handle: number) => MemorySegment | undefined): unknown {
-  let left = count;
+export function moveResult(encoded: EncodedResult, arena: Arena, from: Lease, into: Lease): unknown {
+  const { value, segments: count, handles, mark } = encoded;
+  if (count === 0) return value;
+  if (!(handles instanceof Float64Array) || handles.length !== count || typeof mark !== 'object' || mark === null) {
+    throw invalidArgument('result', 'is not an encoded task result', encoded);
+  }
+  // The distinct segments (a segment may appear twice in a result): one transferMany for all.
+  const bySegment = new Map<number, MemorySegment>();
+  for (const h of handles) if (!bySegment.has(h)) bySegment.set(h, arena.segment(h));
+  from.transferMany([...bySegment.values()], into);
+  let next = 0;
+  const seen = new Set<object>();
   const visit = (v: unknown): unknown => {
-    if (left === 0 || typeof v !== 'object' || v === null) return v;
-    if (isMark(v)) {
-      left--;
-      return swap(v[SEGMENT_MARK_KEY]) ?? v;
-    }
+    if (next === count || typeof v !== 'object' || v === null) return v;
+    if (v === mark) return bySegment.get(handles[next++]!);
+    if (seen.has(v)) return v;
+    seen.add(v);
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && left > 0; i++) v[i] = visit(v[i]);
+      for (let i = 0; i < v.length && next < count; i++) v[i] = visit(v[i]);
     } else if (isPlainObject(v)) {
       const rec = v as Record<string, unknown>;
       for (const key of Object.keys(rec)) {
-        if (left === 0) break;
+        if (next === count) break;
         rec[key] = visit(rec[key]);
       }
     }
     return v;
   };
-  return visit(value);
+  const out = visit(value);
+  if (next !== count) throw internal(`a task result held ${count} segment marks, but ${next} were found`);
+  return out;
 }

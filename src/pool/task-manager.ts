@@ -498,7 +498,7 @@ export class TaskManager implements AsyncDisposable {
     } else {
       let value: unknown;
       try {
-        value = moveResult(res.value, res.segments, this.arena, job.lease!, job.into);
+        value = moveResult(res, this.arena, job.lease!, job.into);
       } catch (e) {
         this.finish(job, 'failed', undefined, e);
         return;
