@@ -22,11 +22,13 @@
  *            the grace period.
  * close() drains, closes the actors, terminates every thread, reclaims their caches, repairs what
  * a killed thread stranded mid-operation (arena.repair, quiescent: no thread is left) and audits.
+ *
+ * Its parts: job.ts (one request's bookkeeping), admission.ts (which slot, when),
+ * slot-threads.ts (which thread serves which slot; reclaiming a dead thread's cache),
+ * stop-flags.ts (abort in shared memory), result-codec.ts (segments in results), run-args.ts
+ * (argument checks), slot-stats.ts (counters), actor.ts (comlink); workers/slot.ts is the other end.
  */
 import { availableParallelism } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import { Arena } from '../core/arena.js';
 import type { AuditReport } from '../core/audit.js';
@@ -40,14 +42,30 @@ import type { SlotAnnouncement, SlotRequest, SlotResponse, SlotWorkerData } from
 import { Admission } from './admission.js';
 import { ActorLink, makeActor, registerArena, type Actor } from './actor.js';
 import { actorClosed, errorFromData, managerClosed, queueFull, resultNeedsInto, taskCrashed } from './pool-errors.js';
+import { Job } from './job.js';
 import { moveResult } from './result-codec.js';
+import { ModuleUrls, checkOptions, exportName } from './run-args.js';
 import { SlotCounters, type Outcome, type SlotStats, type TaskManagerStats } from './slot-stats.js';
+import { SlotThreads, type SlotState } from './slot-threads.js';
 import { StopFlags } from './stop-flags.js';
 import { slotWorkerUrl } from './worker-path.js';
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
 type LoadBalancer = NonNullable<PiscinaOptions['loadBalancer']>;
 type PiscinaWorker = Parameters<LoadBalancer>[1][number];
+
+/** The routing hint our load balancer reads (piscina hands a request's queueOptions to it). */
+interface Pin {
+  readonly threadId: number;
+}
+
+/** Routes each request to the thread it was admitted to (piscina's LeastBusy would ignore memory). */
+const pinnedBalancer: LoadBalancer = (task, workers) => {
+  const pin = task[queueOptionsSymbol] as Pin | null;
+  if (pin !== null) for (const w of workers) if (w.id === pin.threadId) return w;
+  // Unreachable while our bookkeeping holds: start() only pins a thread piscina lists as ready.
+  return null;
+};
 
 /** What `tm.close()` resolves to. */
 export interface CloseReport {
@@ -59,92 +77,8 @@ export interface CloseReport {
   readonly stats: TaskManagerStats;
 }
 
-/** The routing hint our load balancer reads (piscina hands a request's queueOptions to it). */
-interface Pin {
-  readonly threadId: number;
-}
-
-/** One thread piscina runs for us, from ready to exit. */
-class WorkerHandle {
-  /** The arena thread slot the thread announced (to reclaim its cache when it dies). */
-  threadSlot: number | undefined;
-  dead = false;
-  readonly exited: Promise<void>;
-  private markExited!: () => void;
-
-  constructor(
-    readonly worker: Worker,
-    readonly piscina: PiscinaWorker,
-    readonly threadId: number,
-    readonly slot: number,
-  ) {
-    this.exited = new Promise<void>((resolve) => (this.markExited = resolve));
-  }
-
-  /** True while piscina may still run requests on it. */
-  get usable(): boolean {
-    return !this.dead && !this.piscina.destroyed && !this.piscina.terminating;
-  }
-
-  exit(): void {
-    this.dead = true;
-    this.markExited();
-  }
-}
-
-/** A task or an actor from run()/spawn() until it settled. */
-class Job {
-  state: 'queued' | 'running' | 'done' = 'queued';
-  slot = -1;
-  handle: WorkerHandle | undefined;
-  lease: Lease | undefined;
-  flag = -1;
-  /** Set once the run was aborted (a task) or close() was called (an actor). */
-  stop: { readonly reason: unknown } | undefined;
-  /** Its thread was terminated at the end of the grace period. */
-  killed = false;
-  grace: ReturnType<typeof setTimeout> | undefined;
-  /** Holds the process alive while queued. */
-  held = false;
-  detachSignal: (() => void) | undefined;
-  resolve!: (value: never) => void;
-  reject!: (error: unknown) => void;
-  // actors only
-  link: ActorLink | undefined;
-  ready = false;
-  closed: Promise<void> | undefined;
-  markClosed: (() => void) | undefined;
-
-  constructor(
-    readonly kind: 'task' | 'actor',
-    readonly id: number,
-    readonly module: string,
-    readonly exportName: string,
-    readonly segments: number,
-    readonly input: unknown,
-    readonly into: Lease | undefined,
-    readonly signal: AbortSignal | undefined,
-  ) {}
-}
-
-/** Per logical slot: its current thread and its counters. */
-interface SlotState {
-  readonly index: number;
-  handle: WorkerHandle | undefined;
-  readonly running: Set<Job>;
-  readonly counters: SlotCounters;
-}
-
 const RUN_OPTION_KEYS = new Set(['memory', 'signal', 'into', 'name']);
 const SPAWN_OPTION_KEYS = new Set(['memory', 'name']);
-
-/** Routes each request to the thread it was admitted to (piscina's LeastBusy would ignore memory). */
-const pinnedBalancer: LoadBalancer = (task, workers) => {
-  const pin = task[queueOptionsSymbol] as Pin | null;
-  if (pin !== null) for (const w of workers) if (w.id === pin.threadId) return w;
-  // Unreachable while our bookkeeping holds: start() only pins a thread piscina lists as ready.
-  return null;
-};
 
 /**
  * Runs tasks on a fixed set of worker threads ("slots"), each task with its own lease of a shared
@@ -169,13 +103,10 @@ export class TaskManager implements AsyncDisposable {
   private readonly admission: Admission<Job>;
   private readonly slots: SlotState[];
   private readonly unregisterArena: () => void;
-  /** Thread slots announced by threads not yet bound to a slot (threadId → thread slot). */
-  private readonly announced = new Map<number, number>();
-  /** Threads not yet exited. */
-  private readonly handles = new Set<WorkerHandle>();
+  private readonly threads: SlotThreads;
   /** Tasks and actors not yet settled. */
   private readonly jobs = new Set<Job>();
-  private readonly moduleUrls = new Map<string, string>();
+  private readonly moduleUrls = new ModuleUrls();
   private nextId = 0;
   private closing: Promise<CloseReport> | undefined;
   /** Set when no thread is left and piscina will start no more: every request fails with it. */
@@ -185,11 +116,7 @@ export class TaskManager implements AsyncDisposable {
   private holds = 0;
   private queueAborted = 0;
   private rejected = 0;
-  private reclaimed = 0;
   private repaired = 0;
-  private deaths = 0;
-  /** Set when close() terminates the (idle) threads: those exits are not deaths. */
-  private terminating = false;
 
   /**
    * Start the slots (piscina, min = max = `slots`).
@@ -222,6 +149,7 @@ export class TaskManager implements AsyncDisposable {
       index, handle: undefined, running: new Set<Job>(), counters: new SlotCounters(),
     }));
     this.admission = new Admission<Job>(o.slots, o.slotSegments, o.concurrentTasksPerSlot, (job, slot) => this.start(job, slot));
+    this.threads = new SlotThreads(this.arena, this.slots, (slot, open) => this.admission.setOpen(slot, open));
     const workerData: SlotWorkerData = { kind: 'segment-arena:slot', arena: this.arena.descriptor, stopFlags: this.flags.buffer };
     this.pool = new Piscina({
       filename: slotWorkerUrl().href,
@@ -242,9 +170,9 @@ export class TaskManager implements AsyncDisposable {
       recordTiming: false,
       loadBalancer: pinnedBalancer,
     });
-    this.pool.on('workerCreate', (w: PiscinaWorker) => this.onThreadReady(w));
-    this.pool.on('workerDestroy', () => this.onThreadGone());
-    this.pool.on('message', (m: unknown) => this.onAnnouncement(m));
+    this.pool.on('workerCreate', (w: PiscinaWorker) => this.threads.ready(w, this.pool.threads.find((t) => t.threadId === w.id)));
+    this.pool.on('workerDestroy', () => this.threads.gone());
+    this.pool.on('message', (m: unknown) => this.threads.announcement(m));
     // A thread that dies with no task (an exception in a timer a finished task left, or a failed
     // start) makes piscina emit 'error'; unheard, it would be thrown in the main thread. The
     // thread's 'exit' reclaims its cache and piscina replaces it (stats: the slot's `threads`) —
@@ -283,7 +211,7 @@ export class TaskManager implements AsyncDisposable {
         if (into.descriptor.arenaId !== this.arena.descriptor.id) throw invalidArgument('into', "must be a lease of the TaskManager's arena", into.name);
         if (into.closed) throw leaseClosed(into.name);
       }
-      job = new Job('task', ++this.nextId, this.moduleUrl(task), exportName(o.name), resolveTaskMemory(o.memory, this.options), input, into, signal);
+      job = new Job('task', ++this.nextId, this.moduleUrls.resolve(task), exportName(o.name), resolveTaskMemory(o.memory, this.options), input, into, signal);
       if (signal?.aborted) {
         this.queueAborted++;
         throw aborted(signal.reason);
@@ -313,7 +241,7 @@ export class TaskManager implements AsyncDisposable {
       if (this.closing !== undefined) throw managerClosed();
       if (this.starved !== undefined) throw this.starved;
       const o = checkOptions(options, SPAWN_OPTION_KEYS) as SpawnOptions;
-      job = new Job('actor', ++this.nextId, this.moduleUrl(module), exportName(o.name), resolveTaskMemory(o.memory, this.options), undefined, undefined, undefined);
+      job = new Job('actor', ++this.nextId, this.moduleUrls.resolve(module), exportName(o.name), resolveTaskMemory(o.memory, this.options), undefined, undefined, undefined);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -379,7 +307,7 @@ export class TaskManager implements AsyncDisposable {
         running: slots.reduce((n, s) => n + s.running, 0),
         queued: this.admission.queued,
         rejected: this.rejected,
-        reclaimed: this.reclaimed,
+        reclaimed: this.threads.reclaimed,
         repaired: this.repaired,
         threads: sum('threads'),
       },
@@ -625,68 +553,17 @@ export class TaskManager implements AsyncDisposable {
 
   // ---- threads -------------------------------------------------------------------------------
 
-  /** piscina reports a thread ready: bind it to the lowest vacant slot. */
-  private onThreadReady(w: PiscinaWorker): void {
-    const threadId = w.id;
-    const worker = this.pool.threads.find((t) => t.threadId === threadId);
-    const st = this.slots.find((s) => s.handle === undefined);
-    if (worker === undefined || st === undefined) return;
-    const h = new WorkerHandle(worker, w, threadId, st.index);
-    h.threadSlot = this.announced.get(threadId);
-    this.announced.delete(threadId);
-    worker.once('exit', () => this.onThreadExit(h));
-    this.handles.add(h);
-    st.handle = h;
-    st.counters.threads++;
-    this.admission.setOpen(st.index, true);
-  }
-
-  /** piscina dropped a thread (it died, or we are closing): vacate its slot. */
-  private onThreadGone(): void {
-    for (const st of this.slots) {
-      const h = st.handle;
-      if (h !== undefined && !h.usable) {
-        st.handle = undefined;
-        this.admission.setOpen(st.index, false);
-      }
-    }
-  }
-
-  /** The thread is gone for good: no JS of it runs any more, so its cache can be taken back. */
-  private onThreadExit(h: WorkerHandle): void {
-    h.dead = true;
-    // Any exit before close() terminates the threads is a death (crash, kill, heap limit): the
-    // thread may have stopped between two steps of an arena operation, so close() must repair.
-    if (!this.terminating) this.deaths++;
-    this.onThreadGone();
-    if (h.threadSlot !== undefined) this.reclaimed += this.arena.reclaimThread(h.threadSlot);
-    this.handles.delete(h);
-    h.exit();
-  }
-
   /**
    * piscina replaces a thread that dies, unless a thread died while starting (e.g. a slotHeap too
    * small to load the slot): then it stops. With no thread left, nothing queued could ever run.
    */
   private checkStarved(cause: unknown): void {
-    if (this.starved !== undefined || this.terminating || this.pool.threads.length > 0) return;
+    if (this.starved !== undefined || this.threads.terminating || this.pool.threads.length > 0) return;
     this.starved = new ArenaError('ERR_TASK_CRASHED', 'no slot has a thread: threads die while starting, and piscina stopped replacing them', { cause });
     for (const job of this.admission.waiting()) {
       this.admission.remove(job);
       this.settle(job, this.starved);
     }
-  }
-
-  private onAnnouncement(m: unknown): void {
-    const a = m as SlotAnnouncement | null;
-    if (a?.kind !== 'segment-arena:attached') return;
-    for (const h of this.handles) {
-      if (h.threadId === a.threadId) {
-        h.threadSlot = a.threadSlot;
-        return;
-      }
-    }
-    this.announced.set(a.threadId, a.threadSlot);
   }
 
   // ---- shutdown --------------------------------------------------------------------------------
@@ -705,15 +582,11 @@ export class TaskManager implements AsyncDisposable {
         }
       }
       await Promise.all([...closing, this.drained()]);
-      this.terminating = true;
+      this.threads.terminating = true;
       await this.pool.destroy();
-      await Promise.all([...this.handles].map((h) => h.exited));
-      // Threads that attached but died before piscina called them ready were never bound to a
-      // slot; they are all gone now, so their thread slots can be freed as well.
-      for (const threadSlot of this.announced.values()) this.reclaimed += this.arena.reclaimThread(threadSlot);
-      this.announced.clear();
+      await this.threads.terminateAll();
       this.unregisterArena();
-      if (this.ownsArena || this.deaths > 0) this.repaired += this.arena.repair();
+      if (this.ownsArena || this.threads.deaths > 0) this.repaired += this.arena.repair();
       return { audit: this.arena.audit(), repaired: this.repaired, stats: this.stats() };
     } finally {
       this.unhold();
@@ -746,37 +619,4 @@ export class TaskManager implements AsyncDisposable {
       this.keepAlive = undefined;
     }
   }
-
-  private moduleUrl(task: string | URL): string {
-    if (task instanceof URL) {
-      if (task.protocol !== 'file:') throw invalidArgument('task', 'must be a file: URL or a path', task.href);
-      return task.href;
-    }
-    if (typeof task !== 'string' || task === '') throw invalidArgument('task', 'must be a path or a file: URL', task);
-    let url = this.moduleUrls.get(task);
-    if (url === undefined) {
-      // A scheme of two letters or more (one letter is a Windows drive) other than file: is refused.
-      if (/^[a-z][a-z0-9+.-]+:/i.test(task) && !task.startsWith('file:')) {
-        throw invalidArgument('task', 'must be a file: URL or a path', task);
-      }
-      url = task.startsWith('file:') ? new URL(task).href : pathToFileURL(resolvePath(task)).href;
-      if (this.moduleUrls.size < 1024) this.moduleUrls.set(task, url);
-    }
-    return url;
-  }
-}
-
-function checkOptions(options: unknown, keys: ReadonlySet<string>): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object', options);
-  for (const key of Object.keys(options)) {
-    if (!keys.has(key)) throw invalidArgument(key, 'is not an option of this call', (options as Record<string, unknown>)[key]);
-  }
-  return options as Record<string, unknown>;
-}
-
-function exportName(name: unknown): string {
-  if (name === undefined) return 'default';
-  if (typeof name !== 'string' || name === '') throw invalidArgument('name', 'must be a non-empty string', name);
-  return name;
 }
