@@ -1,192 +1,127 @@
 /**
- * Core suite (issue "Core arena"): the arena's hot path against what it replaces.
+ * Shared machinery of the single-thread core suites (alloc, scrub, size-sweep): timed batches
+ * driven by tinybench in alternating rounds, and rows built from same-run per-round ratios.
+ * Not a suite itself.
  *
- * (a) allocate+release of one cached 32 KiB segment on a warmed-up arena with default
- *     options (scrub on) vs `new ArrayBuffer(32 KiB)` (goal >= 100x) and
- *     `Buffer.allocUnsafe(32 KiB)`; plus, to explain the result, the scrubbing path (the
- *     segment changes lease, so 32 KiB are zeroed) and the floor the protocol sets: the three
- *     seq-cst RMWs of one pair (charge CAS, generation CAS, uncharge), measured alone.
- * (b) aggregate throughput of 2 threads vs 1 (goal >= 1.8x), with a plain Treiber stack as
- *     the same-run baseline (core-threads.ts).
- *
- * Method for (a): tinybench drives the tasks in alternating rounds (A B C … then … C B A);
- * each tinybench iteration times a batch of INNER calls with process.hrtime.bigint() and
- * reports the per-call mean (overriddenDuration), so the timer's own cost is amortised. A
- * round's figure is tinybench's mean over its batches; a row gives the median over rounds and
- * the median of the per-round ratios. Every result is sunk into `sink` / `keep` so no work
- * can be optimised away.
+ * Method: every subject is a function that runs `n` calls of the thing measured in its own
+ * monomorphic loop and sinks every result (so nothing can be optimised away). A tinybench
+ * iteration times one batch of `inner` calls with process.hrtime.bigint() and reports the
+ * per-call mean as `overriddenDuration`, so the timer's own cost (~50–100 ns) is amortised
+ * over the batch. `inner` is calibrated per subject (a batch lasts about BATCH_US), so a
+ * 30 ns pair and a 10 µs pair are both timed in batches of similar length.
+ * A round runs every subject once (A B C …, the next round … C B A); its figure per subject
+ * is tinybench's mean over that round's batches. The first round is a warm-up (JIT) and is
+ * not recorded. A row reports the median over rounds and the median of per-round ratios.
  */
 import { Bench, type FnReturnedObject, type Task } from 'tinybench';
-import { Arena, type Lease } from '../../src/index.js';
 import { median, pairedRatio } from '../stats.js';
-import type { BenchRow, Suite, SuiteOptions } from '../types.js';
-import { runThreadScaling } from './core-threads.js';
+import type { BenchRow, ChartPoint, SuiteOptions } from '../types.js';
 
-const SEG = 32 * 1024;
-/** Calls per tinybench iteration (one timed batch). */
-const INNER = 256;
+/** The segment size every core suite uses (the arena's default). */
+export const SEG = 32 * 1024;
 
-let sink = 0;
-const keep: unknown[] = new Array<unknown>(8).fill(null);
+/** A timed batch should last about this long (µs): long against the timer, short against a round. */
+const BATCH_US = 100;
+const MIN_INNER = 4;
+const MAX_INNER = 4096;
 
-function perCall(t0: bigint, calls: number): FnReturnedObject {
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { overriddenDuration: ms / calls, overriddenIterationCost: ms };
-}
-
-interface Subject {
+/** A thing to time: `run(n)` performs n operations in its own loop. */
+export interface Subject {
   readonly name: string;
-  readonly fn: () => FnReturnedObject;
+  /** Runs n operations. Must sink its results (e.g. into a `keep` array) itself. */
+  readonly run: (n: number) => void;
 }
 
-function subjects(): { list: Subject[]; close: () => void } {
-  // Default options (scrub on); big enough that the thread cache works with full batches.
-  const arena = new Arena({ size: '64MiB' });
-  const lease = arena.lease({ name: 'bench-a' });
-  const other = arena.lease({ name: 'bench-b' });
-  const words = new Int32Array(new SharedArrayBuffer(64 * 4));
+/** Report progress within [from, to] of the suite's whole run. */
+export type Progress = (fraction: number, label: string) => void;
 
-  const cached = (l: Lease): FnReturnedObject => {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < INNER; k++) {
-      const s = l.allocate();
-      keep[k & 7] = s;
-      l.release(s);
-    }
-    return perCall(t0, INNER);
-  };
-  // Two leases take turns: every allocation receives the segment the other lease just
-  // released, so bind() zeroes 32 KiB each time (the scrub path). Reported per pair.
-  const scrubbed = (): FnReturnedObject => {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < INNER; k += 2) {
-      const s = lease.allocate();
-      keep[k & 7] = s;
-      lease.release(s);
-      const t = other.allocate();
-      keep[(k + 1) & 7] = t;
-      other.release(t);
-    }
-    return perCall(t0, INNER);
-  };
-  const arrayBuffer = (): FnReturnedObject => {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < INNER; k++) {
-      const b = new ArrayBuffer(SEG);
-      keep[k & 7] = b;
-      sink ^= b.byteLength;
-    }
-    return perCall(t0, INNER);
-  };
-  const allocUnsafe = (): FnReturnedObject => {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < INNER; k++) {
-      const b = Buffer.allocUnsafe(SEG);
-      keep[k & 7] = b;
-      sink ^= b.length;
-    }
-    return perCall(t0, INNER);
-  };
-  // The atomics one allocate+release cannot avoid (lease-table.ts charge/uncharge,
-  // segment-table.ts bumpGeneration), on three words of separate lines, nothing else.
-  const rmw3 = (): FnReturnedObject => {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < INNER; k++) {
-      const u = words[0]!;
-      Atomics.compareExchange(words, 0, u, u + 1);
-      const g = words[16]!;
-      Atomics.compareExchange(words, 16, g, (g + 1) | 0);
-      Atomics.sub(words, 0, 1);
-    }
-    sink ^= words[16]!;
-    return perCall(t0, INNER);
-  };
-
-  return {
-    list: [
-      { name: 'arena', fn: () => cached(lease) },
-      { name: 'arrayBuffer', fn: arrayBuffer },
-      { name: 'allocUnsafe', fn: allocUnsafe },
-      { name: 'scrubbed', fn: scrubbed },
-      { name: 'rmw3', fn: rmw3 },
-    ],
-    close: () => {
-      lease.close();
-      other.close();
-      const audit = arena.audit();
-      arena.close();
-      if (!audit.ok) throw new Error(`arena audit failed after the bench: ${audit.problems.join('; ')}`);
-    },
-  };
+export function span(options: SuiteOptions, from: number, to: number): Progress {
+  return (f, label) => options.progress(from + (to - from) * Math.min(1, Math.max(0, f)), label);
 }
 
-/** ns per call of each subject, one array entry per round. */
-function runRounds(list: readonly Subject[], rounds: number, roundMs: number, log: (s: string) => void): Map<string, number[]> {
+/** Calls per batch so that one batch of `s` takes about BATCH_US. */
+function calibrate(s: Subject): number {
+  const probe = 8;
+  const samples: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t0 = process.hrtime.bigint();
+    s.run(probe);
+    samples.push(Number(process.hrtime.bigint() - t0) / probe);
+  }
+  const ns = Math.max(1, median(samples));
+  return Math.max(MIN_INNER, Math.min(MAX_INNER, Math.round((BATCH_US * 1000) / ns)));
+}
+
+/**
+ * ns per operation of each subject, one entry per recorded round. Progress is reported
+ * between rounds only (tinybench runs a whole round synchronously).
+ */
+export function runRounds(
+  list: readonly Subject[],
+  opts: { readonly rounds: number; readonly roundMs: number; readonly progress: Progress; readonly label: string },
+): Map<string, number[]> {
+  const inner = new Map<string, number>(list.map((s) => [s.name, calibrate(s)]));
+  const tasks = list.map((s) => {
+    const n = inner.get(s.name)!;
+    const fn = (): FnReturnedObject => {
+      const t0 = process.hrtime.bigint();
+      s.run(n);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      return { overriddenDuration: ms / n, overriddenIterationCost: ms };
+    };
+    return { name: s.name, fn };
+  });
   const out = new Map<string, number[]>(list.map((s) => [s.name, []]));
-  for (let r = -1; r < rounds; r++) {
+  for (let r = -1; r < opts.rounds; r++) {
     const warm = r < 0; // first round: warm-up, JIT, not recorded
-    const bench = new Bench({ time: warm ? roundMs * 2 : roundMs, iterations: 16, warmup: warm, throws: true });
-    const order = r % 2 === 0 ? list : [...list].reverse();
-    for (const s of order) bench.add(s.name, s.fn, { async: false });
-    const tasks: Task[] = bench.runSync();
+    opts.progress((r + 1) / (opts.rounds + 1), `${opts.label}: round ${r + 2}/${opts.rounds + 1}`);
+    const bench = new Bench({ time: warm ? opts.roundMs * 2 : opts.roundMs, iterations: 8, warmup: warm, throws: true });
+    const order = r % 2 === 0 ? tasks : [...tasks].reverse();
+    for (const t of order) bench.add(t.name, t.fn, { async: false });
+    const done: Task[] = bench.runSync();
     if (warm) continue;
-    for (const t of tasks) {
+    for (const t of done) {
       const res = t.result;
       if (res.state !== 'completed') throw new Error(`tinybench task ${t.name}: ${res.state}`);
       out.get(t.name)!.push(res.latency.mean * 1e6);
     }
-    log(`single thread: round ${r + 1}/${rounds} done`);
   }
+  opts.progress(1, `${opts.label}: done`);
   return out;
 }
 
-function singleThreadRows(options: SuiteOptions): BenchRow[] {
-  const rounds = options.quick ? 3 : 9;
-  const roundMs = options.quick ? 40 : 150;
-  const { list, close } = subjects();
-  let ns: Map<string, number[]>;
-  try {
-    // Warm the arena: the thread cache is refilled and the lease's segment bound once.
-    for (let k = 0; k < 4; k++) list[0]!.fn();
-    ns = runRounds(list, rounds, roundMs, options.log);
-  } finally {
-    close();
-  }
-  const get = (name: string): number[] => ns.get(name)!;
-  const row = (id: string, subject: string, of: string, baseline: string, against: string, goal: number | null, notes: string[]): BenchRow => {
-    const pr = pairedRatio(get(against), get(of)); // time ratio: baseline / subject
-    return {
-      id,
-      baseline,
-      ratio: pr.median,
-      goal,
-      unit: 'ns/op',
-      details: { subject, value: median(get(of)), baselineValue: median(get(against)), reps: rounds, ratioMin: pr.min, ratioMax: pr.max, ratios: pr.ratios, reliable: true, notes },
-    };
+/** A time row: ratio = baseline time / subject time per round (> 1: the subject is faster). */
+export function timeRow(r: {
+  readonly id: string;
+  readonly subject: string;
+  readonly baseline: string;
+  /** ns per op of the subject, one per round. */
+  readonly of: readonly number[];
+  /** ns per op of the baseline, same rounds. */
+  readonly against: readonly number[];
+  readonly goal: number | null;
+  readonly notes?: readonly string[];
+  readonly points?: readonly ChartPoint[];
+  readonly unit?: string;
+}): BenchRow {
+  const pr = pairedRatio(r.against, r.of);
+  return {
+    id: r.id,
+    baseline: r.baseline,
+    ratio: pr.median,
+    goal: r.goal,
+    unit: r.unit ?? 'ns/op',
+    details: {
+      subject: r.subject,
+      value: median(r.of),
+      baselineValue: median(r.against),
+      reps: r.of.length,
+      ratioMin: pr.min,
+      ratioMax: pr.max,
+      ratios: pr.ratios,
+      reliable: r.of.length > 0 && Number.isFinite(pr.median),
+      notes: r.notes ?? [],
+      ...(r.points === undefined ? {} : { points: r.points }),
+    },
   };
-  const floor = median(get('rmw3'));
-  return [
-    row('core/alloc-release-vs-arraybuffer', 'lease.allocate+release (cached)', 'arena', 'new ArrayBuffer(32 KiB)', 'arrayBuffer', 100, [
-      'warm arena, default options (scrub on); the same lease gets its own segment back, so nothing is zeroed',
-      `floor set by the protocol's three seq-cst RMWs: ${floor.toFixed(1)} ns, i.e. at most ${(median(get('arrayBuffer')) / floor).toFixed(0)}x here even with no other work`,
-    ]),
-    row('core/alloc-release-vs-allocunsafe', 'lease.allocate+release (cached)', 'arena', 'Buffer.allocUnsafe(32 KiB)', 'allocUnsafe', null, []),
-    row('core/alloc-release-scrubbed-vs-arraybuffer', 'allocate+release, segment changes lease', 'scrubbed', 'new ArrayBuffer(32 KiB)', 'arrayBuffer', null, [
-      'two leases take turns, so every allocation zeroes 32 KiB (scrub): what a task pays for a segment another task used',
-    ]),
-    row('core/rmw-floor-vs-arraybuffer', "3 seq-cst RMWs (a pair's atomics)", 'rmw3', 'new ArrayBuffer(32 KiB)', 'arrayBuffer', null, [
-      'charge CAS + generation CAS + uncharge sub, nothing else: the ratio here bounds the first row',
-    ]),
-  ];
 }
-
-export const coreSuite: Suite = {
-  name: 'core',
-  description: 'allocate+release vs ArrayBuffer (a); 2 threads vs 1, arena vs plain Treiber stack (b)',
-  async run(options: SuiteOptions): Promise<BenchRow[]> {
-    const rows = singleThreadRows(options);
-    rows.push(...(await runThreadScaling(options)));
-    if (sink === 0.5) console.log(keep); // never true; keeps sink and keep observable
-    return rows;
-  },
-};

@@ -1,11 +1,12 @@
 /**
- * The threaded rig of the core suite: two persistent workers attached to one arena (each
- * with its own lease) and to the bench's Treiber stack, driven in timed rounds.
+ * The threaded rig of the scaling suite: persistent workers (one per CPU, at least two)
+ * attached to one arena (each with its own lease) and to the bench's Treiber stack, driven in
+ * timed rounds.
  *
- * A round: the main thread arms 1 or 2 workers, releases them at once through a shared GO
- * word, sleeps for the window (so on a 2-core machine the workers have both cores), then
- * raises STOP. Each worker times its own window; the round's throughput is the sum of
- * ops/window over the active workers. In 1-thread rounds the active worker alternates.
+ * A round: the main thread arms n of the workers, releases them at once through a shared GO
+ * word, sleeps for the window (so the workers have the cores), then raises STOP. Each worker
+ * times its own window; the round's throughput is the sum of ops/window over the active
+ * workers. When n is below the number of workers, which ones run rotates from round to round.
  *
  * Disturbance: other processes (builds, test runs) take a core at times. Then a "2-thread"
  * round measures time slicing, not scaling (the Treiber baseline shows it: no failed CAS at
@@ -56,15 +57,22 @@ function maxSteal(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof 
   return worst;
 }
 
-/** One worker and the messages it sent that nobody has taken yet. */
-class Mailbox {
-  private readonly inbox: FromWorker[] = [];
-  private readonly takers: Array<{ resolve: (m: FromWorker) => void; reject: (e: Error) => void }> = [];
+/**
+ * One worker and the messages it sent that nobody has taken yet. Generic over the worker's
+ * protocol; a message `{ type: 'error', message }` fails every pending and later `expect`.
+ * Also used by the wake suite.
+ */
+export class Mailbox<From extends { readonly type: string }, To> {
+  private readonly inbox: From[] = [];
+  private readonly takers: Array<{ resolve: (m: From) => void; reject: (e: Error) => void }> = [];
   private failure: Error | null = null;
 
+  private readonly exit: Promise<void>;
+
   constructor(readonly worker: Worker) {
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'error') this.fail(new Error(`bench worker: ${m.message}`));
+    this.exit = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (m: From) => {
+      if (m.type === 'error') this.fail(new Error(`bench worker: ${'message' in m ? String(m.message) : 'error'}`));
       else if (this.takers.length > 0) this.takers.shift()!.resolve(m);
       else this.inbox.push(m);
     });
@@ -72,18 +80,23 @@ class Mailbox {
     worker.on('exit', (code) => this.fail(new Error(`bench worker exited (code ${code})`)));
   }
 
-  post(m: ToWorker): void {
+  post(m: To): void {
     this.worker.postMessage(m);
   }
 
   /** The next message, which must be of type `type`. */
-  async expect<T extends FromWorker['type']>(type: T): Promise<Extract<FromWorker, { type: T }>> {
+  async expect<T extends From['type']>(type: T): Promise<Extract<From, { type: T }>> {
     const m = this.inbox.shift() ?? (await this.next());
     if (m.type !== type) throw new Error(`bench worker: expected '${type}', got '${m.type}'`);
-    return m as Extract<FromWorker, { type: T }>;
+    return m as Extract<From, { type: T }>;
   }
 
-  private next(): Promise<FromWorker> {
+  /** Resolves when the worker has exited (at once if it already has). */
+  exited(): Promise<void> {
+    return this.exit;
+  }
+
+  private next(): Promise<From> {
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.takers.push({ resolve, reject }));
   }
@@ -110,33 +123,40 @@ export interface RoundResult {
 export class ThreadRig {
   private round = 0;
   private constructor(
-    private readonly boxes: readonly Mailbox[],
+    private readonly boxes: ReadonlyArray<Mailbox<FromWorker, ToWorker>>,
     private readonly ctrl: Int32Array,
     private readonly arena: Arena,
     private readonly treiber: SharedArrayBuffer,
   ) {}
 
-  static async start(): Promise<ThreadRig> {
+  /** Number of workers (the most threads a round can use). */
+  get workers(): number {
+    return this.boxes.length;
+  }
+
+  static async start(workers: number): Promise<ThreadRig> {
     if (!existsSync(WORKER_URL)) {
       throw new Error(`${fileURLToPath(WORKER_URL)} is missing: build first (\`npm run bench\` does: npm run build && tsx bench/run.ts)`);
     }
-    // 64 MiB = 2048 segments of 32 KiB: batch 32, far more than two caches and holds need.
+    // 64 MiB = 2048 segments of 32 KiB: batch 32, far more than the caches and holds of a
+    // few dozen workers need.
     const arena = new Arena({ size: '64MiB' });
     const treiber = TreiberStack.create(TREIBER_NODES);
     const control = new SharedArrayBuffer(CTRL_WORDS * 4);
-    const boxes: Mailbox[] = [];
-    for (let id = 0; id < 2; id++) {
+    const boxes: Array<Mailbox<FromWorker, ToWorker>> = [];
+    for (let id = 0; id < workers; id++) {
       const init: WorkerInit = { id, arena: arena.descriptor, treiber, control };
-      boxes.push(new Mailbox(new Worker(WORKER_URL, { workerData: init })));
+      boxes.push(new Mailbox<FromWorker, ToWorker>(new Worker(WORKER_URL, { workerData: init })));
     }
     for (const b of boxes) await b.expect('ready');
     return new ThreadRig(boxes, new Int32Array(control), arena, treiber);
   }
 
   /** One window of `ms` with `threads` workers active. */
-  async measure(mode: WorkMode, hold: number, threads: 1 | 2, ms: number): Promise<RoundResult> {
+  async measure(mode: WorkMode, hold: number, threads: number, ms: number): Promise<RoundResult> {
+    if (!Number.isInteger(threads) || threads < 1 || threads > this.boxes.length) throw new RangeError(`threads must be 1..${this.boxes.length}`);
     const round = ++this.round;
-    const active = threads === 2 ? this.boxes : [this.boxes[round % 2]!];
+    const active = Array.from({ length: threads }, (_, j) => this.boxes[(round + j) % this.boxes.length]!);
     for (const b of active) b.post({ type: 'run', round, mode, hold });
     for (const b of active) await b.expect('armed');
     const cpu0 = cpuTimes();
@@ -172,7 +192,7 @@ export class ThreadRig {
   async stop(): Promise<string[]> {
     const problems: string[] = [];
     for (const b of this.boxes) b.post({ type: 'exit' });
-    await Promise.all(this.boxes.map((b) => new Promise((resolve) => b.worker.once('exit', resolve))));
+    await Promise.all(this.boxes.map((b) => b.exited()));
     const audit = this.arena.audit();
     if (!audit.ok) problems.push(`arena audit failed: ${audit.problems.join('; ')}`);
     const n = new TreiberStack(this.treiber).count(TREIBER_NODES);

@@ -1,13 +1,13 @@
 /**
- * Worker of the core suite's threaded bench. Loaded as built JavaScript
+ * Worker of the scaling suite (bench/suites/scaling.ts, thread-rig.ts). Loaded as built JavaScript
  * (dist/bench/workers/core-worker.js; Node 20 cannot start a .ts worker), so it imports the
  * built library through its public entry point.
  *
  * At start it attaches to the arena and opens its own lease. For each `run` message it
  * reports `armed`, blocks until CTRL_GO names its round, then loops on allocate+release
  * (or pop+push on the Treiber stack) until CTRL_STOP names the round, and reports the ops
- * it did and the length of its own window. The main thread sleeps meanwhile, so on a 2-core
- * machine two workers have the two cores.
+ * it did and the length of its own window. The main thread sleeps meanwhile, so the active
+ * workers have the machine's cores.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Arena, type MemorySegment } from '../../src/index.js';

@@ -1,5 +1,6 @@
 /**
- * Messages and shared control words between the core suite (main thread) and its workers.
+ * Messages and shared control words between the scaling suite (main thread, thread-rig.ts)
+ * and its workers (core-worker.ts).
  * Types and constants only; compiled to dist/ with the worker (tsconfig.build.json).
  *
  * Control buffer (Int32 words, each on its own 64-byte line):
