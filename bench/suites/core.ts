@@ -14,6 +14,7 @@
  * not recorded. A row reports the median over rounds and the median of per-round ratios.
  */
 import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { pairedRow } from '../rows.js';
 import { median, pairedRatio } from '../stats.js';
 import type { BenchRow, ChartPoint, SuiteOptions } from '../types.js';
 
@@ -104,24 +105,10 @@ export function timeRow(r: {
   readonly points?: readonly ChartPoint[];
   readonly unit?: string;
 }): BenchRow {
-  const pr = pairedRatio(r.against, r.of);
-  return {
-    id: r.id,
-    baseline: r.baseline,
-    ratio: pr.median,
-    goal: r.goal,
-    unit: r.unit ?? 'ns/op',
-    details: {
-      subject: r.subject,
-      value: median(r.of),
-      baselineValue: median(r.against),
-      reps: r.of.length,
-      ratioMin: pr.min,
-      ratioMax: pr.max,
-      ratios: pr.ratios,
-      reliable: r.of.length > 0 && Number.isFinite(pr.median),
-      notes: r.notes ?? [],
-      ...(r.points === undefined ? {} : { points: r.points }),
-    },
-  };
+  return pairedRow({
+    id: r.id, subject: r.subject, baseline: r.baseline, unit: r.unit ?? 'ns/op', goal: r.goal, better: 'lower',
+    subjectValues: r.of, baselineValues: r.against, notes: r.notes ?? [],
+    reliable: r.of.length > 0 && Number.isFinite(pairedRatio(r.against, r.of).median),
+    ...(r.points === undefined ? {} : { points: r.points }),
+  });
 }

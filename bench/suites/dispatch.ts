@@ -25,7 +25,8 @@ import { Piscina } from 'piscina';
 import { TaskManager } from '../../src/index.js';
 import { pairedRatio } from '../stats.js';
 import type { BenchRow, Suite, SuiteOptions } from '../types.js';
-import { WORKERS, alternate, pairedRow } from './pool.js';
+import { pairedRow } from '../rows.js';
+import { WORKERS, alternate } from './pool.js';
 
 const TASKS = new URL('pool-tasks.js', WORKERS);
 const RAW = new URL('raw-piscina-worker.js', WORKERS);

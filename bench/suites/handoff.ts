@@ -27,7 +27,8 @@ import { TaskManager, type Lease, type MemorySegment } from '../../src/index.js'
 import { median } from '../stats.js';
 import type { BenchRow, ChartPoint, Suite, SuiteOptions } from '../types.js';
 import { PRODUCE_STRIDE, type Produced } from '../workers/raw-piscina-worker.js';
-import { MiB, WORKERS, alternate, now, pairedRow } from './pool.js';
+import { pairedRow } from '../rows.js';
+import { MiB, WORKERS, alternate, now } from './pool.js';
 
 const TASKS = new URL('pool-tasks.js', WORKERS);
 const RAW = new URL('raw-piscina-worker.js', WORKERS);

@@ -38,7 +38,8 @@ import type { BenchRow, Suite, SuiteOptions } from '../types.js';
 import { sumFloat64 } from '../workers/sum-kernel.js';
 import { runQueueWaitMs } from '../workers/sum-schedstat.js';
 import type { SumInput, SumOutput } from '../workers/sum-tasks.js';
-import { MiB, WORKERS, alternate, now, pairedRow } from './pool.js';
+import { pairedRow } from '../rows.js';
+import { MiB, WORKERS, alternate, now } from './pool.js';
 
 const TASK = new URL('sum-tasks.js', WORKERS);
 const RAW = new URL('raw-sum-worker.js', WORKERS);

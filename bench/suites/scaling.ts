@@ -21,6 +21,7 @@
  * the first row.
  */
 import { availableParallelism } from 'node:os';
+import { pairedRow } from '../rows.js';
 import { median, pairedRatio } from '../stats.js';
 import type { BenchRow, ChartPoint, Suite, SuiteOptions } from '../types.js';
 import type { WorkMode } from '../workers/protocol.js';
@@ -127,28 +128,12 @@ export const scalingSuite: Suite = {
       reliable: boolean;
       notes: string[];
       points?: ChartPoint[];
-    }): BenchRow => {
-      const pr = pairedRatio(r.num, r.den);
-      return {
-        id: r.id,
-        baseline: r.baseline,
-        ratio: pr.median,
-        goal: r.goal,
-        unit: 'Mops/s',
-        details: {
-          subject: r.subject,
-          value: median(r.num),
-          baselineValue: median(r.den),
-          reps: r.num.length,
-          ratioMin: pr.min,
-          ratioMax: pr.max,
-          ratios: pr.ratios,
-          reliable: r.reliable,
-          notes: r.notes,
-          ...(r.points === undefined ? {} : { points: r.points }),
-        },
-      };
-    };
+    }): BenchRow =>
+      pairedRow({
+        id: r.id, subject: r.subject, baseline: r.baseline, unit: 'Mops/s', goal: r.goal, better: 'higher',
+        subjectValues: r.num, baselineValues: r.den, notes: r.notes, reliable: r.reliable,
+        ...(r.points === undefined ? {} : { points: r.points }),
+      });
 
     const ci = CONFIGS.indexOf(COMPUTE);
     const ai = CONFIGS.indexOf(ARENA);
