@@ -47,6 +47,11 @@ export interface ArenaOptions {
    * published (undoing it when over), the mutation the interleaving checker must catch.
    */
   unsafeLateLimitCheck?: boolean;
+  /**
+   * @internal Test-only: a waiting `allocateAsync` never re-checks on its own (no POLL_MS
+   * timer), so a wake that is lost shows as a hang (ERR_TIMEOUT) instead of a 100 ms delay.
+   */
+  unsafeDisableWaitPoll?: boolean;
 }
 
 /** Options of {@link Arena.lease}. */
@@ -75,6 +80,7 @@ export interface ResolvedArenaOptions {
   readonly maxThreads: number;
   readonly abaTag: boolean;
   readonly lateLimitCheck: boolean;
+  readonly waitPoll: boolean;
 }
 
 /** Hard bounds of the shared-memory layout (see src/core/layout.ts). */
@@ -157,7 +163,7 @@ function checkBoolean(name: string, value: unknown): boolean {
 
 const KNOWN_ARENA_OPTIONS = new Set([
   'size', 'segmentSize', 'maxSize', 'growthFactor', 'pressureThreshold', 'scrub', 'maxLeases', 'debug',
-  'maxThreads', 'unsafeDisableAbaTag', 'unsafeLateLimitCheck',
+  'maxThreads', 'unsafeDisableAbaTag', 'unsafeLateLimitCheck', 'unsafeDisableWaitPoll',
 ]);
 
 /**
@@ -221,6 +227,7 @@ export function resolveArenaOptions(options: ArenaOptions): ResolvedArenaOptions
     maxThreads: checkInteger('maxThreads', options.maxThreads ?? ARENA_DEFAULTS.maxThreads, 1, LIMITS.maxThreads),
     abaTag: !checkBoolean('unsafeDisableAbaTag', options.unsafeDisableAbaTag ?? false),
     lateLimitCheck: checkBoolean('unsafeLateLimitCheck', options.unsafeLateLimitCheck ?? false),
+    waitPoll: !checkBoolean('unsafeDisableWaitPoll', options.unsafeDisableWaitPoll ?? false),
   });
 }
 

@@ -17,8 +17,9 @@
  * a segment index beyond them (ensureView).
  */
 import {
-  FLAG_ABA_TAG, FLAG_DEBUG, FLAG_LATE_LIMIT, FLAG_SCRUB, H_ARENA_ID, H_BATCH, H_FLAGS, H_GROWTH_MILLI, H_INITIAL_SEGMENTS, H_MAGIC,
-  H_MAX_LEASES, H_MAX_SEGMENTS, H_MAX_THREADS, H_PRESSURE_MICRO, H_SEGMENT_SHIFT, H_VERSION, LAYOUT_VERSION, MAGIC,
+  FLAG_ABA_TAG, FLAG_DEBUG, FLAG_LATE_LIMIT, FLAG_NO_WAIT_POLL, FLAG_SCRUB, H_ARENA_ID, H_BATCH, H_FLAGS, H_GROWTH_MILLI,
+  H_INITIAL_SEGMENTS, H_MAGIC, H_MAX_LEASES, H_MAX_SEGMENTS, H_MAX_THREADS, H_PRESSURE_MICRO, H_SEGMENT_SHIFT, H_VERSION,
+  LAYOUT_VERSION, MAGIC,
   T_WAITING, W_CENTRAL_HEAD, W_CLOSED, W_GROWS, W_PEAK_OUT, W_POISON_DAMAGE, W_PRESSURE, W_SEG_COUNT, computeLayout,
   threadWord, type Layout,
 } from './layout.js';
@@ -153,7 +154,7 @@ export class ArenaCore {
       afterRefill: () => this.afterRefill(),
       afterGive: () => this.afterGive(),
     });
-    this.waiters = new WaitQueue(i32, threadWord(this.layout, this.thread, T_WAITING));
+    this.waiters = new WaitQueue(i32, threadWord(this.layout, this.thread, T_WAITING), (flags & FLAG_NO_WAIT_POLL) === 0);
     this.finalizer = this.debug
       ? new FinalizationRegistry(({ index, gen, lease }) => {
           if (!this.detached && Atomics.load(this.i32, genIdxOf(this.layout, index)) === gen) {
@@ -192,8 +193,8 @@ export class ArenaCore {
     control: SharedArrayBuffer,
     o: {
       id: number; segmentShift: number; maxSegments: number; maxLeases: number; maxThreads: number; batch: number;
-      segmentCount: number; scrub: boolean; debug: boolean; abaTag: boolean; lateLimitCheck: boolean; growthFactor: number;
-      pressureThreshold: number;
+      segmentCount: number; scrub: boolean; debug: boolean; abaTag: boolean; lateLimitCheck: boolean; waitPoll: boolean;
+      growthFactor: number; pressureThreshold: number;
     },
   ): void {
     const i32 = new Int32Array(control);
@@ -205,7 +206,8 @@ export class ArenaCore {
     i32[H_MAX_LEASES] = o.maxLeases;
     i32[H_MAX_THREADS] = o.maxThreads;
     i32[H_FLAGS] =
-      (o.scrub ? FLAG_SCRUB : 0) | (o.debug ? FLAG_DEBUG : 0) | (o.abaTag ? FLAG_ABA_TAG : 0) | (o.lateLimitCheck ? FLAG_LATE_LIMIT : 0);
+      (o.scrub ? FLAG_SCRUB : 0) | (o.debug ? FLAG_DEBUG : 0) | (o.abaTag ? FLAG_ABA_TAG : 0) | (o.lateLimitCheck ? FLAG_LATE_LIMIT : 0) |
+      (o.waitPoll ? 0 : FLAG_NO_WAIT_POLL);
     i32[H_BATCH] = o.batch;
     i32[H_INITIAL_SEGMENTS] = o.segmentCount;
     i32[H_GROWTH_MILLI] = Math.round(o.growthFactor * 1000);

@@ -52,6 +52,8 @@ export const FLAG_DEBUG = 1 << 1;
 export const FLAG_ABA_TAG = 1 << 2;
 /** Test-only mutation (options.unsafeLateLimitCheck): see lease-table.ts chargeLate. */
 export const FLAG_LATE_LIMIT = 1 << 3;
+/** Test-only (options.unsafeDisableWaitPoll): waiters never re-check on a timer (waiters.ts POLL_MS). */
+export const FLAG_NO_WAIT_POLL = 1 << 4;
 
 // ---- line 1: size and lifecycle -------------------------------------------------------------
 /** Current number of segments; only grows (arena-core.ts). */

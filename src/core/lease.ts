@@ -12,6 +12,7 @@
  *   1. CAS GEN odd → even                          (exactly one release/transfer/close wins)
  *   2. recycle: STATE = CACHED(thread) (or back to the reservation)
  *   3. uncharge USED
+ *   4. wake waiters again (waiters.ts)              (the uncharge may be what a waiter needs)
  * A transfer is CAS odd → even (in transit), STATE = OWNED(target), store even → odd.
  * This module owns no shared word of its own: it drives the protocols of lease-table.ts,
  * segment-table.ts, cache.ts and free-list.ts.
@@ -28,6 +29,7 @@ import {
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
 import { MemorySegment } from './segment.js';
 import { claimGeneral, hasDraws, returnToReservation, takeExactly, takeReserved } from './supply.js';
+import { wakeWaiters } from './waiters.js';
 import { C_ALLOCATIONS, C_LEAKED, C_REFUSED_EXHAUSTED, C_REFUSED_LIMIT, C_RELEASES, C_TRANSFERS, C_WAITS } from './counters.js';
 
 /** What crosses to another thread to use the same lease there (`arena.attachLease`). */
@@ -306,6 +308,10 @@ export class Lease {
     }
     if (remaining === 0) freeLeaseSlot(i32, l, this.slot);
     ctx.cache.flushAll();
+    // Waiters on this lease (any thread) must learn it closed (ERR_LEASE_CLOSED) now, not at
+    // their next re-check: a lease that held nothing gave nothing back above, so nothing woke
+    // them (regression: up to POLL_MS late).
+    wakeWaiters(i32);
     if (ctx.debug && released > 0) {
       const sites = ctx.sitesOf(leaked ?? []);
       ctx.emitLeak(this.name, leaked ?? [], sites);
@@ -343,6 +349,7 @@ export class Lease {
     }
     freeLeaseSlot(i32, l, this.slot);
     ctx.cache.flushAll();
+    wakeWaiters(i32); // as in close(): its waiters learn it closed now
     return released;
   }
 
@@ -556,6 +563,18 @@ export class Lease {
     if (!bumpGeneration(ctx.i32, ctx.layout, seg.index, seg.gen)) throw segmentReleased(`${seg.index}`);
     this.recycle(seg.index);
     uncharge(ctx.i32, this.usedIdx, 1);
+    // Wake again AFTER the uncharge (regression: a lost wake, ~100 ms waits). recycle() woke
+    // the waiters when it gave the segment back, i.e. BEFORE the uncharge (that order stays:
+    // close() must never read a count of 0 while a segment is still being returned). A waiter
+    // in another thread on this same lease, when its limit is the whole arena (over the limit
+    // then reads as exhaustion and the request keeps waiting), could retry between that wake
+    // and the uncharge: it still saw the lease full, re-armed on the epoch that wake had just
+    // bumped, and nothing bumped it again: it slept until the POLL_MS re-check. This bump
+    // comes after the uncharge, so a waiter that read the epoch before it sees the epoch move
+    // or is notified. It also wakes a waiter for a segment that went back behind the
+    // reservation (returnToReservation gives nothing to W_AVAIL, so it wakes nobody itself).
+    // Cost when nobody waits: one plain read of W_WAITERS.
+    wakeWaiters(ctx.i32);
     ctx.counters.local[C_RELEASES]!++;
     if (ctx.debug) ctx.noteRelease(seg, seg.index);
   }

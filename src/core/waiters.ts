@@ -8,8 +8,18 @@
  *              cleared before the sub), so reclaimThread can take back a dead thread's share
  *              (regression: a thread that died while waiting left W_WAITERS > 0 forever). A plain read by releasers is enough: a stale 0 only delays a wake
  *              until the waiter's periodic re-check (POLL_MS).
- *   W_EPOCH    bumped (Atomics.add) and notified by anyone who gives segments back to the
- *              central list while W_WAITERS > 0; waiters wait on it with Atomics.waitAsync.
+ *   W_EPOCH    bumped (Atomics.add) and notified, while W_WAITERS > 0, by anyone who gives
+ *              segments back to the central list (free-list give, cache flush, grow) and by a
+ *              release once more after its uncharge (lease.ts releaseOne); waiters wait on it
+ *              with Atomics.waitAsync.
+ *
+ * Rule: a waiter reads W_EPOCH, then tries, then waits on the value it read; so a bump wakes
+ * it reliably only if it comes AFTER the last write that can make its attempt succeed. A bump
+ * before that write can be spent on an attempt that still fails, and the waiter sleeps until
+ * POLL_MS. (Regression, found by a benchmark: a release wakes when it gives the segment back,
+ * before it uncharges its lease; a waiter on that same lease with an unlimited limit, retrying
+ * in between, still saw the lease full: 100 ms waits. The release now wakes again after the
+ * uncharge. test/core.wake.test.ts forces that interleaving.)
  *
  * Order: requests of one context are served strictly first-in first-out: only the oldest is
  * tried, so a small late request never overtakes a large early one. Between threads, the
@@ -53,6 +63,8 @@ export class WaitQueue {
     private readonly i32: Int32Array,
     /** This thread's T_WAITING word. */
     private readonly waitingIdx: number,
+    /** Re-check every POLL_MS; false only for tests (options.unsafeDisableWaitPoll). */
+    private readonly poll = true,
   ) {}
 
   get length(): number {
@@ -148,7 +160,7 @@ export class WaitQueue {
       const epoch = Atomics.load(this.i32, W_EPOCH);
       this.serve();
       if (token !== this.loopToken) return;
-      const w = Atomics.waitAsync(this.i32, W_EPOCH, epoch, POLL_MS);
+      const w = this.poll ? Atomics.waitAsync(this.i32, W_EPOCH, epoch, POLL_MS) : Atomics.waitAsync(this.i32, W_EPOCH, epoch);
       // When the epoch already moved, waitAsync answers synchronously: still yield a
       // macrotask, so timers (timeouts) and other work run and the loop never spins.
       if (w.async) await w.value;

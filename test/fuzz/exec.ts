@@ -410,7 +410,7 @@ function arenaOptionsVerdict(o: unknown): { verdict: Verdict; size: number; maxL
   if (typeof growth !== 'number' || !(growth > 1 && growth <= 1000)) return bad;
   const pressure = get('pressureThreshold') ?? 0.9;
   if (typeof pressure !== 'number' || !(pressure >= 1e-6 && pressure <= 1)) return bad;
-  for (const k of ['scrub', 'debug', 'unsafeDisableAbaTag', 'unsafeLateLimitCheck']) {
+  for (const k of ['scrub', 'debug', 'unsafeDisableAbaTag', 'unsafeLateLimitCheck', 'unsafeDisableWaitPoll']) {
     const v = get(k);
     if (v !== undefined && typeof v !== 'boolean') return bad;
   }

@@ -1,0 +1,133 @@
+/**
+ * Lost wakes in allocateAsync: a waiter must be woken after the LAST write of a release that
+ * can make its attempt succeed (src/core/waiters.ts, "Rule").
+ *
+ * Both tests run with `unsafeDisableWaitPoll` (test-only): the waiter then never re-checks on
+ * its own timer, so a lost wake is a hang until the request's timeout (ERR_TIMEOUT) instead of
+ * a 100 ms delay. The timeout only bounds the failing case; with the fix the waiter is woken
+ * at once. No assertion depends on timing.
+ *
+ * 1. Shared unlimited lease (the bug a benchmark found). One lease whose limit is the whole
+ *    arena holds every segment and is shared by two threads; the waiter, in a worker, waits on
+ *    it. A release wakes the waiters when it gives the segment back (cache flush: give, then
+ *    afterGive), BEFORE it uncharges the lease (lease.ts: recycle, then uncharge). A waiter
+ *    that retries in between still finds the lease full (over its limit, which for an
+ *    unlimited lease reads as exhaustion), re-arms on the epoch that wake just bumped, and
+ *    nothing bumped it again. The main thread makes that interleaving happen every time: it
+ *    wraps Atomics.notify so that a notify on W_EPOCH that woke the waiter while the lease is
+ *    still charged (recycled, not yet uncharged) blocks until the waiter has retried and armed
+ *    its next wait (test/fixtures/wake-waiter-worker.ts reports each armed wait).
+ * 2. A release behind a reservation (returnToReservation: push, then restore RES_USED) gave
+ *    nothing to W_AVAIL and so woke nobody: a waiter on that lease, which can draw on its
+ *    reservation again, slept until the re-check. No race is needed: one thread shows it.
+ */
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { Arena } from '../src/index.js';
+import { W_EPOCH } from '../src/core/layout.js';
+import type { WakeWaiterData, WakeWaiterReport } from './fixtures/wake-waiter-worker.js';
+import { arenasClosedAfterEach, expectAuditOk } from './helpers.js';
+
+const S = 4096;
+const WORKER_URL = new URL('../dist/test/fixtures/wake-waiter-worker.js', import.meta.url);
+/** How long a waiter waits before it gives up (ERR_TIMEOUT): only the failing case waits it out. */
+const WAIT_MS = 3000;
+/** Upper bound for one hand-off between the threads (a hung worker fails the test, not the run). */
+const HANDOFF_MS = 20_000;
+
+const { arena, track } = arenasClosedAfterEach({ size: 2 * S, segmentSize: S });
+
+describe('allocateAsync: no lost wake after a release (regression: ~100 ms waits)', () => {
+  it('a waiter on a shared unlimited lease that retries between the release\'s wake and its uncharge is woken again', async () => {
+    if (!existsSync(WORKER_URL)) throw new Error(`${fileURLToPath(WORKER_URL)} is missing: run \`npm run build\` first`);
+    const a = arena({ size: 2 * S, segmentSize: S, unsafeDisableWaitPoll: true });
+    const lease = a.lease({ name: 'shared' }); // no limit: the whole arena
+    const held = lease.allocateMany(2); // every segment
+    const sync = new Int32Array(new SharedArrayBuffer(4));
+    const data: WakeWaiterData = { arena: a.descriptor, lease: lease.descriptor, sync: sync.buffer, timeout: WAIT_MS };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    const exited = once(worker, 'exit');
+    const reported = once(worker, 'message') as Promise<[WakeWaiterReport]>;
+    try {
+      // The waiter tried, found the lease full, and sleeps on the epoch.
+      const first = Atomics.waitAsync(sync, 0, 0, HANDOFF_MS);
+      if (first.async) await first.value;
+      expect(Atomics.load(sync, 0)).toBe(1);
+
+      // Release one segment, holding this thread after each wake that reached the waiter while
+      // the lease is still charged, until the waiter has retried and armed its next wait.
+      const control = a.descriptor.control;
+      const realNotify = Atomics.notify;
+      let heldInWindow = 0;
+      let missed = 0;
+      Atomics.notify = ((target: Int32Array, index: number, count?: number): number => {
+        // Read both BEFORE the notify: once notified, the waiter may retry (and charge, or
+        // arm its next wait) before this thread reads anything.
+        const recycledNotUncharged = target.buffer === control && index === W_EPOCH && lease.used === 2 * S;
+        const armed = Atomics.load(sync, 0);
+        const woken = realNotify(target, index, count);
+        if (woken > 0 && recycledNotUncharged) {
+          heldInWindow++;
+          const deadline = Date.now() + HANDOFF_MS;
+          while (Atomics.load(sync, 0) === armed && Date.now() < deadline) Atomics.wait(sync, 0, armed, 100);
+          if (Atomics.load(sync, 0) === armed) missed++;
+        }
+        return woken;
+      }) as typeof Atomics.notify;
+      try {
+        lease.release(held[0]!);
+      } finally {
+        Atomics.notify = realNotify;
+      }
+      // The interleaving happened: the waiter retried inside the window and went back to sleep.
+      expect(heldInWindow).toBeGreaterThan(0);
+      expect(missed).toBe(0);
+      expect(Atomics.load(sync, 0)).toBe(1 + heldInWindow);
+
+      // Without the wake after the uncharge nothing wakes it again: ERR_TIMEOUT after WAIT_MS.
+      const [report] = await reported;
+      expect(report.code).toBe('ok');
+      expect(report.arms).toBe(1 + heldInWindow);
+      await exited; // the worker closed its arena context
+    } finally {
+      await worker.terminate(); // a no-op once it exited; ends it if an expectation failed first
+    }
+    expect(lease.used).toBe(S); // the waiter released what it got
+    expectAuditOk(a);
+  }, HANDOFF_MS * 3);
+
+  it('a release that goes back behind a reservation wakes a waiter on that lease', async () => {
+    const a = arena({ size: 4 * S, segmentSize: S, unsafeDisableWaitPoll: true });
+    const r = a.lease({ name: 'r', reserve: 2 * S });
+    a.lease({ name: 'general' }).allocateMany(2); // the unreserved segments
+    const mine = r.allocateMany(2); // both drawn from r's reservation
+    const b = track(Arena.attach(a.descriptor)); // the waiter's context (another thread would do the same)
+    const waiting = b.attachLease(r.descriptor).allocateAsync(1, { timeout: WAIT_MS });
+    expect(a.stats().waiters).toBe(1);
+    r.release(mine[0]!); // back behind the reservation: W_AVAIL does not move
+    const got = await waiting; // without the wake after the uncharge: ERR_TIMEOUT
+    expect(got).toHaveLength(1);
+    expect(a.stats().waiters).toBe(0);
+    b.attachLease(r.descriptor).release(got);
+    b.flushCache();
+    r.release(mine[1]!);
+    expectAuditOk(a);
+  });
+
+  it('closing a lease that holds nothing wakes its waiters at once (ERR_LEASE_CLOSED)', async () => {
+    const a = arena({ size: 2 * S, segmentSize: S, unsafeDisableWaitPoll: true });
+    a.lease({ name: 'hog' }).allocateMany(2); // the arena is exhausted by another lease
+    const idle = a.lease({ name: 'idle' });
+    const b = track(Arena.attach(a.descriptor)); // the waiter's context
+    const waiting = b.attachLease(idle.descriptor).allocateAsync(1, { timeout: WAIT_MS });
+    const outcome = waiting.then(() => 'ok', (e: unknown) => (e as { code?: string }).code);
+    expect(a.stats().waiters).toBe(1);
+    idle.close(); // gives nothing back: without its own wake the waiter sleeps until ERR_TIMEOUT
+    expect(await outcome).toBe('ERR_LEASE_CLOSED');
+    expect(a.stats().waiters).toBe(0);
+    expectAuditOk(a);
+  });
+});
