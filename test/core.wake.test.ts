@@ -130,4 +130,37 @@ describe('allocateAsync: no lost wake after a release (regression: ~100 ms waits
     expect(a.stats().waiters).toBe(0);
     expectAuditOk(a);
   });
+
+  it('a waiter whose refused attempt gives back what it claimed does not wake itself (regression: ~270 attempts in 300 ms)', async () => {
+    // 4 segments: 1 free, 3 held. The waiter wants 2: each attempt claims the free one's count,
+    // fails, and gives it back, which bumps the epoch. Before the fix the loop woke on its own
+    // bump after every attempt; now it arms one wait and sleeps until another thread gives.
+    const a = arena({ size: 4 * S, segmentSize: S, unsafeDisableWaitPoll: true });
+    const hog = a.lease({ name: 'hog' });
+    const held = hog.allocateMany(3);
+    a.flushCache(); // the free one goes to the central list: the attempt must claim it there
+    const b = track(Arena.attach(a.descriptor));
+    const control = a.descriptor.control;
+    const realWaitAsync = Atomics.waitAsync;
+    let armed = 0;
+    Atomics.waitAsync = ((...args: Parameters<typeof Atomics.waitAsync>) => {
+      const [target, index] = args;
+      if (target.buffer === control && index === W_EPOCH) armed++;
+      return realWaitAsync(...args);
+    }) as typeof Atomics.waitAsync;
+    try {
+      const waiting = b.lease({ name: 'wants-2' }).allocateAsync(2, { timeout: WAIT_MS });
+      // Let the event loop turn many times: a self-waking loop re-arms on every turn.
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(armed).toBe(1);
+      hog.release(held[0]!); // another context gives one back: now 2 are free
+      const got = await waiting;
+      expect(got).toHaveLength(2);
+      expect(armed).toBe(1);
+    } finally {
+      Atomics.waitAsync = realWaitAsync;
+    }
+    b.flushCache();
+    expectAuditOk(a);
+  });
 });

@@ -32,8 +32,9 @@ export function claimGeneral(ctx: ArenaCore, n: number): boolean {
 /**
  * Take exactly `n` free segments or none. Counts are claimed before any segment moves
  * (this thread's cache, then unreserved central segments, growth, then this lease's
- * reservation), so a refused request moves no segment and wakes no waiter; a waiter retrying
- * it cannot wake itself into a busy loop.
+ * reservation), so a refused request moves no segment. Giving back what it claimed does wake
+ * the other waiters; the wait loop (waiters.ts) discounts its own thread's bumps, so a waiter
+ * retrying it does not wake itself into a busy loop.
  */
 export function takeExactly(ctx: ArenaCore, slot: number, reserve: number, n: number): Int32Array | null {
   const cache = ctx.cache;
