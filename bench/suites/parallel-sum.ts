@@ -17,6 +17,9 @@
  * - one thread: the main thread sums the same segments in place;
  * - piscina with the data copied in: a raw piscina pool of 2 threads sums plain (non-shared)
  *   Float64Array copies of the data, sent as 16 MiB chunks by structured clone (4 in flight);
+ * - piscina with a plain SharedArrayBuffer: the same bytes in one SharedArrayBuffer, each of 2
+ *   raw piscina runs sums half of it in place: sharing memory by hand, with no library. Against
+ *   one thread it is what this machine gives two summing threads at all (the ceiling of the goal);
  * - a memcpy probe: the main thread copies the same bytes segment by segment into a 64 MiB plain
  *   buffer (reused round robin, larger than any cache): how fast this machine moves these bytes.
  *   A copy reads and writes each byte, so its memory traffic is twice that of a sum.
@@ -37,6 +40,7 @@ import { median } from '../stats.js';
 import type { BenchRow, Suite, SuiteOptions } from '../types.js';
 import { sumFloat64 } from '../workers/sum-kernel.js';
 import { runQueueWaitMs } from '../workers/sum-schedstat.js';
+import type { SharedRange } from '../workers/raw-sum-worker.js';
 import type { SumInput, SumOutput } from '../workers/sum-tasks.js';
 import { pairedRow } from '../rows.js';
 import { MiB, WORKERS, alternate, now } from './pool.js';
@@ -96,6 +100,13 @@ async function run(o: SuiteOptions): Promise<BenchRow[]> {
       for (let i = 0; i < m; i++) chunk.set(segments[c + i]!.as(Float64Array), i * PER_SEGMENT);
       chunks.push(chunk);
     }
+    // The no-library baseline's source: the same values in one plain SharedArrayBuffer.
+    const shared = new Float64Array(new SharedArrayBuffer(dataBytes));
+    for (let s = 0; s < n; s++) shared.set(segments[s]!.as(Float64Array), s * PER_SEGMENT);
+    const halves: SharedRange[] = Array.from({ length: SLOTS }, (_, k) => {
+      const first = k * half * PER_SEGMENT;
+      return { buffer: shared.buffer as SharedArrayBuffer, offset: first * 8, length: Math.min(half * PER_SEGMENT, n * PER_SEGMENT - first) };
+    });
     const copyTarget = new Uint8Array(COPY_TARGET);
     copyTarget.fill(1); // first touch of its pages, outside the timed region
 
@@ -156,6 +167,13 @@ async function run(o: SuiteOptions): Promise<BenchRow[]> {
       if (upTo === chunks.length) check('piscina (copied in)', sum, want);
       return gb / (ms / 1000);
     };
+    const viaShared = async (): Promise<number> => {
+      const t0 = performance.now();
+      const parts = (await Promise.all(halves.map((h) => raw.run(h, { name: 'sumShared' })))) as number[];
+      const ms = performance.now() - t0;
+      check('piscina (plain SharedArrayBuffer)', parts.reduce((a, x) => a + x, 0), want);
+      return gb / (ms / 1000);
+    };
     const memcpy = async (): Promise<number> => {
       const t0 = performance.now();
       let at = 0;
@@ -177,12 +195,14 @@ async function run(o: SuiteOptions): Promise<BenchRow[]> {
     await viaSlots();
     await oneThread();
     await viaClone(Math.min(chunks.length, 4 * SLOTS));
+    await viaShared();
     await memcpy();
 
     const pooled: number[] = [];
     const single: number[] = [];
     const cloned: number[] = [];
     const copied: number[] = [];
+    const sharedRaw: number[] = [];
     const taskGbps: number[] = [];
     const startLag: number[] = [];
     const endLag: number[] = [];
@@ -194,7 +214,12 @@ async function run(o: SuiteOptions): Promise<BenchRow[]> {
       let slots: SlotsMeasured | undefined;
       let one: Measured | undefined;
       const pair = [async () => void (slots = await viaSlots()), async () => void (one = await oneThread())];
-      await alternate(r, [...pair, async () => void cloned.push(await viaClone()), async () => void copied.push(await memcpy())]);
+      await alternate(r, [
+        ...pair,
+        async () => void cloned.push(await viaClone()),
+        async () => void sharedRaw.push(await viaShared()),
+        async () => void copied.push(await memcpy()),
+      ]);
       // Re-measure the goal pair while a timed thread lost its core (another process had it).
       for (let retry = 1; retry <= MAX_RETRIES && (slots!.disturbed === true || one!.disturbed === true); retry++) {
         remeasured++;
@@ -211,7 +236,7 @@ async function run(o: SuiteOptions): Promise<BenchRow[]> {
       endLag.push(s.endLag);
       o.log(
         `parallel-sum rep ${r + 1}/${reps}: 2 slots ${s.gbps.toFixed(2)} GB/s, one thread ${t.gbps.toFixed(2)} GB/s, ` +
-          `piscina copied in ${cloned.at(-1)!.toFixed(2)} GB/s, memcpy ${copied.at(-1)!.toFixed(2)} GB/s` +
+          `piscina copied in ${cloned.at(-1)!.toFixed(2)} GB/s, piscina + plain SAB ${sharedRaw.at(-1)!.toFixed(2)} GB/s, memcpy ${copied.at(-1)!.toFixed(2)} GB/s` +
           `${s.disturbed || t.disturbed ? ' (disturbed)' : ''}`,
       );
     }
@@ -241,6 +266,16 @@ async function run(o: SuiteOptions): Promise<BenchRow[]> {
         notes: [`piscina: ${SLOTS} threads, ${chunks.length} chunks of ${CHUNK_SEGMENTS} MiB (plain Float64Arrays), ${2 * SLOTS} in flight, each cloned into the worker`],
       }),
       pairedRow({
+        id: 'parallel-sum/no-library-2-threads-vs-1-thread', subject: `sum of ${o.quick ? '128 MiB' : '1 GiB'} by 2 raw piscina threads in one plain SharedArrayBuffer`,
+        baseline: 'the same sum on the main thread', unit: 'GB/s', goal: null, better: 'higher', subjectValues: sharedRaw, baselineValues: single,
+        notes: ['what this machine gives two threads summing shared memory with no library at all: the ceiling for the goal row (same reps)'],
+      }),
+      pairedRow({
+        id: 'parallel-sum/vs-no-library', subject, baseline: 'raw piscina, 2 threads summing a plain SharedArrayBuffer in place',
+        unit: 'GB/s', goal: null, better: 'higher', subjectValues: pooled, baselineValues: sharedRaw,
+        notes: ['the arena and the TaskManager against sharing memory by hand: the cost of the library on this job'],
+      }),
+      pairedRow({
         id: 'parallel-sum/vs-memcpy', subject, baseline: 'memcpy of the same bytes, one thread',
         unit: 'GB/s', goal: null, better: 'higher', subjectValues: pooled, baselineValues: copied,
         notes: [
@@ -258,6 +293,6 @@ async function run(o: SuiteOptions): Promise<BenchRow[]> {
 
 export const parallelSumSuite: Suite = {
   name: 'parallel-sum',
-  description: 'float64 sum over 1 GiB in the arena on 2 slots vs one thread, piscina (copied in), memcpy',
+  description: 'float64 sum over 1 GiB in the arena on 2 slots vs one thread, piscina (copied in, or a plain SharedArrayBuffer), memcpy',
   run,
 };
