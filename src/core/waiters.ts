@@ -48,15 +48,15 @@ interface Pending {
 }
 
 /**
- * Epoch bumps made by this thread (any arena), ever. The wait loop compares it across one
- * `serve()` to tell its own bumps from other threads' (see `loop`).
+ * Epoch bumps this thread made, per arena (keyed by its control buffer). The wait loop compares
+ * the count across one `serve()` to tell its own bumps from other threads' (see `loop`).
  */
-let bumpsByThisThread = 0;
+const ownBumps = new WeakMap<ArrayBufferLike, number>();
 
 /** Wake every waiter (cheap when nobody waits: one plain read). */
 export function wakeWaiters(i32: Int32Array): void {
   if (i32[W_WAITERS] === 0) return;
-  bumpsByThisThread++;
+  ownBumps.set(i32.buffer, (ownBumps.get(i32.buffer) ?? 0) + 1);
   Atomics.add(i32, W_EPOCH, 1);
   Atomics.notify(i32, W_EPOCH);
 }
@@ -165,18 +165,18 @@ export class WaitQueue {
   private async loop(token: number): Promise<void> {
     while (token === this.loopToken) {
       const epoch = Atomics.load(this.i32, W_EPOCH);
-      const own = bumpsByThisThread;
+      const own = ownBumps.get(this.i32.buffer) ?? 0;
       this.serve();
       if (token !== this.loopToken) return;
       // A refused attempt can bump the epoch itself (giving back the counts it claimed, or
       // flushing this thread's cache, wakes the OTHER waiters, as it must). Waiting on `epoch`
       // would then return at once, and the loop would retry about once per macrotask while
       // nothing changes (regression: ~270 attempts in 300 ms). serve() is synchronous, so
-      // every bump this thread made since `own` was made inside it: if the epoch moved by
-      // exactly that many, no other thread gave anything back meanwhile, and waiting on the
+      // every bump this thread made on this arena since `own` was made inside it: if the epoch
+      // moved by exactly that many, no other thread gave anything back meanwhile, and waiting on the
       // current value loses no wake (any later bump changes it). Otherwise retry as before.
       const now = Atomics.load(this.i32, W_EPOCH);
-      const waitOn = ((now - epoch) | 0) === bumpsByThisThread - own ? now : epoch;
+      const waitOn = ((now - epoch) | 0) === (ownBumps.get(this.i32.buffer) ?? 0) - own ? now : epoch;
       const w = this.poll ? Atomics.waitAsync(this.i32, W_EPOCH, waitOn, POLL_MS) : Atomics.waitAsync(this.i32, W_EPOCH, waitOn);
       // When the epoch already moved, waitAsync answers synchronously: still yield a
       // macrotask, so timers (timeouts) and other work run and the loop never spins.
