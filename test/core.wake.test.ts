@@ -163,4 +163,111 @@ describe('allocateAsync: no lost wake after a release (regression: ~100 ms waits
     b.flushCache();
     expectAuditOk(a);
   });
+
+  it("an allocation that fails and undoes its charge wakes a waiter that charge refused (regression: review)", async () => {
+    // 4 segments, none free: A (no limit: the whole arena) holds 2, C holds 2. A worker waits
+    // for 2 on A. The main thread calls A.tryAllocate(): it charges A (3), finds nothing, and
+    // undoes the charge. Inside that window (the undo's Atomics.sub is held) C releases both
+    // of its segments: the wakes reach the waiter while A reads 3, its attempt (3 + 2 > 4) is
+    // refused and it sleeps. Only a wake after the undo lets it see that 2 are free for A now.
+    if (!existsSync(WORKER_URL)) throw new Error(`${fileURLToPath(WORKER_URL)} is missing: run \`npm run build\` first`);
+    const a = arena({ size: 4 * S, segmentSize: S, unsafeDisableWaitPoll: true });
+    const leaseA = a.lease({ name: 'A' });
+    const leaseC = a.lease({ name: 'C' });
+    const heldA = leaseA.allocateMany(2);
+    const heldC = leaseC.allocateMany(2);
+    a.flushCache();
+    const sync = new Int32Array(new SharedArrayBuffer(4));
+    const data: WakeWaiterData = { arena: a.descriptor, lease: leaseA.descriptor, sync: sync.buffer, timeout: WAIT_MS, count: 2 };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    const exited = once(worker, 'exit');
+    const reported = once(worker, 'message') as Promise<[WakeWaiterReport]>;
+    try {
+      const first = Atomics.waitAsync(sync, 0, 0, HANDOFF_MS);
+      if (first.async) await first.value;
+      expect(Atomics.load(sync, 0)).toBe(1); // it tried once and sleeps
+
+      const control = a.descriptor.control;
+      const realSub = Atomics.sub;
+      let held = 0;
+      Atomics.sub = ((target: Int32Array, index: number, value: number): number => {
+        // The undo of A's failed charge: a count word reading 3 on the control buffer (no other
+        // word of this arena reads 3 now: nothing is free, A holds 2, C holds 2).
+        if (held === 0 && target.buffer === control && value === 1 && (Atomics.load(target, index) & 0xfffff) === 3) {
+          held++;
+          const armed = Atomics.load(sync, 0);
+          leaseC.release(heldC); // wakes the waiter while A still reads 3
+          const deadline = Date.now() + HANDOFF_MS;
+          while (Atomics.load(sync, 0) === armed && Date.now() < deadline) Atomics.wait(sync, 0, armed, 100);
+        }
+        return realSub(target, index, value);
+      }) as typeof Atomics.sub;
+      let got: unknown;
+      try {
+        got = leaseA.tryAllocate();
+      } finally {
+        Atomics.sub = realSub;
+      }
+      expect(got).toBeNull();
+      expect(held).toBe(1);
+      expect(Atomics.load(sync, 0)).toBe(2); // the waiter retried inside the window and slept again
+
+      const [report] = await reported; // without the wake after the undo: ERR_TIMEOUT
+      expect(report.code).toBe('ok');
+      await exited;
+    } finally {
+      await worker.terminate();
+    }
+    leaseA.release(heldA);
+    a.flushCache();
+    expectAuditOk(a);
+  }, HANDOFF_MS * 3);
+
+  it('two waiters whose requests both exceed what is free do not wake each other (regression: review)', async () => {
+    // 4 segments, 1 free. A worker waits for 2 on one lease, this thread waits for 2 on another.
+    // An attempt used to claim the free one's count, fail, and give it back: a bump that woke
+    // the other waiter, whose attempt did the same: a storm of wakes with nothing changing.
+    if (!existsSync(WORKER_URL)) throw new Error(`${fileURLToPath(WORKER_URL)} is missing: run \`npm run build\` first`);
+    const a = arena({ size: 4 * S, segmentSize: S, unsafeDisableWaitPoll: true });
+    const hog = a.lease({ name: 'hog' });
+    const held = hog.allocateMany(3);
+    a.flushCache(); // the free one is on the central list
+    const sync = new Int32Array(new SharedArrayBuffer(4));
+    const other = a.lease({ name: 'worker' });
+    const data: WakeWaiterData = { arena: a.descriptor, lease: other.descriptor, sync: sync.buffer, timeout: WAIT_MS, count: 2 };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    const exited = once(worker, 'exit');
+    const reported = once(worker, 'message') as Promise<[WakeWaiterReport]>;
+    const control = a.descriptor.control;
+    const realWaitAsync = Atomics.waitAsync;
+    let armedHere = 0;
+    Atomics.waitAsync = ((...args: Parameters<typeof Atomics.waitAsync>) => {
+      const r = realWaitAsync(...args);
+      if (r.async && args[0].buffer === control && args[1] === W_EPOCH) armedHere++;
+      return r;
+    }) as typeof Atomics.waitAsync;
+    try {
+      const first = Atomics.waitAsync(sync, 0, 0, HANDOFF_MS);
+      if (first.async) await first.value;
+      const mine = a.lease({ name: 'main' });
+      const waiting = mine.allocateAsync(2, { timeout: WAIT_MS });
+      // Both wait now. Give them time to storm, if they would.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const workerArms = Atomics.load(sync, 0);
+      expect(workerArms).toBeLessThanOrEqual(2);
+      expect(armedHere).toBeLessThanOrEqual(2);
+      hog.release(held); // 4 free: both requests can be served
+      const got = await waiting;
+      expect(got).toHaveLength(2);
+      const [report] = await reported;
+      expect(report.code).toBe('ok');
+      await exited;
+      mine.release(got);
+    } finally {
+      Atomics.waitAsync = realWaitAsync;
+      await worker.terminate();
+    }
+    a.flushCache();
+    expectAuditOk(a);
+  }, HANDOFF_MS * 3);
 });

@@ -189,6 +189,30 @@ describe('TaskManager.run', () => {
     expect(await tm.run(BASIC, 'still fine')).toBe('still fine');
   });
 
+  it("a result whose `then` getter throws fails the task and still ends it (regression: the slot's cache was not flushed)", async () => {
+    // A fresh TaskManager: no earlier drain request makes the slot flush on its own.
+    const own = new TaskManager({ arena: { size: '1MiB', segmentSize: SEG }, slots: 1 });
+    try {
+      // Twice: the first task of a thread may flush on its own (its first release answers a
+      // drain request); the second one's released segments stay cached unless the task ends.
+      for (let i = 0; i < 2; i++) {
+        const e = await rejection(own.run(BASIC, 3, { name: 'throwingThen' }));
+        expect(e.message).toBe('then getter');
+        // The task released 3 segments into its thread's cache; ending the task flushes it.
+        expect(own.stats().arena.cached).toBe(0);
+      }
+      expect(own.stats().totals.crashed).toBe(0);
+      expect(await own.run(BASIC, 'next')).toBe('next');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("a segment of another arena in a result is refused (ERR_FOREIGN_SEGMENT): its handle would name one of this arena's", async () => {
+    expect((await rejection(tm.run(BASIC, null, { name: 'foreignSegment' }))).code).toBe('ERR_FOREIGN_SEGMENT');
+    expect(tm.stats().totals.crashed).toBe(0);
+  });
+
   it('stats: per slot and totals, with the arena', async () => {
     const s = tm.stats();
     expect(s.slots).toHaveLength(2);

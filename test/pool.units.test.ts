@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Arena, ArenaError, type MemorySegment } from '../src/index.js';
 import { Admission } from '../src/pool/admission.js';
 import { errorFromData, errorToData } from '../src/pool/pool-errors.js';
+import { codeOf } from './helpers.js';
 import { SEGMENT_MARK_KEY, encodeResult, moveResult } from '../src/pool/result-codec.js';
 import { RUN, STOP, StopFlags } from '../src/pool/stop-flags.js';
 
@@ -194,6 +195,25 @@ describe('result codec', () => {
     );
     expect(big.audit().ok).toBe(true);
     big.close();
+  });
+
+  it('a result whose marks do not match its handles moves nothing (regression: they were moved, then refused)', () => {
+    const task = arena.lease({ name: 'task' });
+    const into = arena.lease({ name: 'into' });
+    const [a, b] = task.allocateMany(2) as [MemorySegment, MemorySegment];
+    const encoded = encodeResult({ a, b });
+    // One mark fewer than handles: as a hostile task could arrange.
+    const tampered = structuredClone({ ...encoded, value: { a: encoded.mark, b: 0 } });
+    expect(codeOf(() => moveResult(tampered, arena, task, into))).toBe('ERR_INTERNAL');
+    expect(into.used).toBe(0);
+    expect(task.used).toBe(2 * 4096);
+    const other = new Arena({ size: '64KiB', segmentSize: 4096 });
+    expect(codeOf(() => encodeResult({ list: [other.lease().allocate()] }, arena))).toBe('ERR_FOREIGN_SEGMENT');
+    other.close();
+    expect(encodeResult({ a }, arena).segments).toBe(1);
+    task.close();
+    into.close();
+    expect(arena.audit().ok).toBe(true);
   });
 
   it('all or nothing: a failing move puts back what it moved', () => {

@@ -109,11 +109,13 @@ function runTask(req: TaskRequest): SlotResponse | Promise<SlotResponse> {
     const loaded = loadExport(req.module, req.exportName);
     if (typeof loaded !== 'function') return settleLater(ctx, loaded.then((fn) => fn(req.input, ctx)));
     result = loaded(req.input, ctx);
+    // Inside the try: a result whose `then` getter throws must still end the task (regression:
+    // the stop-flag wait stayed pending and the slot's cache was not flushed).
+    if (isThenable(result)) return settleLater(ctx, result);
   } catch (e) {
     endTask(ctx);
     throw e;
   }
-  if (isThenable(result)) return settleLater(ctx, result);
   try {
     return answer(result);
   } finally {
@@ -130,7 +132,7 @@ async function settleLater(ctx: Context, pending: PromiseLike<unknown>): Promise
 }
 
 function answer(result: unknown): SlotResponse {
-  const { value, segments, handles, mark } = encodeResult(result);
+  const { value, segments, handles, mark } = encodeResult(result, arena);
   return segments === 0 ? { kind: 'ok', value, segments } : { kind: 'ok', value, segments, handles, mark };
 }
 

@@ -202,7 +202,8 @@ export class Lease {
         if (now !== null) return Promise.resolve(now);
       }
       this.ctx.counters.local[C_WAITS]!++;
-      return this.ctx.waiters.wait({ attempt: () => this.allocMany(count) ?? undefined, signal, timeout });
+      // A waiter's retries do not wake the other waiters when they fail (see allocMany).
+      return this.ctx.waiters.wait({ attempt: () => this.allocMany(count, false) ?? undefined, signal, timeout });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -247,7 +248,10 @@ export class Lease {
     if (backfill && !claimGeneral(this.ctx, 1)) throw arenaExhausted(1);
     const r = charge(i32, to.usedIdx, to.base, to.limitSegments, 1);
     if (r !== CHARGED || !to.stillOwnsSlot()) {
-      if (r === CHARGED) uncharge(i32, to.usedIdx, 1);
+      if (r === CHARGED) {
+        uncharge(i32, to.usedIdx, 1);
+        wakeWaiters(i32); // an undone charge may have refused a waiter (see releaseOne)
+      }
       if (backfill) ctx.central.give(1);
       if (r === OVER_LIMIT) throw leaseLimit(to.name, 1, i32[to.usedIdx]! & COUNT_MASK, to.limitSegments);
       throw leaseClosed(to.name);
@@ -255,6 +259,7 @@ export class Lease {
     // odd → even: the segment is in transit; a closer of either lease skips it until it lands.
     if (!bumpGeneration(i32, l, segment.index, gen)) {
       uncharge(i32, to.usedIdx, 1);
+      wakeWaiters(i32);
       if (backfill) ctx.central.give(1);
       throw segmentReleased(`${segment.index}`);
     }
@@ -267,6 +272,7 @@ export class Lease {
     // close give back the reservation first, and the claimed unit was lost).
     if (backfill && !restoreReservation(i32, l, this.slot)) ctx.central.give(1);
     uncharge(i32, this.usedIdx, 1);
+    wakeWaiters(i32); // after the last uncharge, as releaseOne
     to.notePeak();
     ctx.counters.local[C_TRANSFERS]!++;
     segment.gen = landed;
@@ -374,7 +380,10 @@ export class Lease {
     const l = ctx.layout;
     const r = charge(i32, to.usedIdx, to.base, to.limitSegments, n);
     if (r !== CHARGED || !to.stillOwnsSlot()) {
-      if (r === CHARGED) uncharge(i32, to.usedIdx, n);
+      if (r === CHARGED) {
+        uncharge(i32, to.usedIdx, n);
+        wakeWaiters(i32); // an undone charge may have refused a waiter (see releaseOne)
+      }
       if (r === OVER_LIMIT) throw leaseLimit(to.name, n, i32[to.usedIdx]! & COUNT_MASK, to.limitSegments);
       throw leaseClosed(to.name);
     }
@@ -396,6 +405,7 @@ export class Lease {
     }
     if (moved < n) uncharge(i32, to.usedIdx, n - moved);
     uncharge(i32, this.usedIdx, moved);
+    wakeWaiters(i32); // after the last uncharge, as releaseOne: a waiter may need either
     ctx.counters.local[C_TRANSFERS]! += moved;
     to.notePeak();
     if (lost !== undefined) throw lost;
@@ -469,6 +479,7 @@ export class Lease {
     if (idx < 0) idx = takeReserved(this.ctx, this.slot, this.reserveSegments);
     if (idx < 0) {
       uncharge(ctx.i32, this.usedIdx, 1);
+      wakeWaiters(ctx.i32); // the charge just undone may have refused a waiter on this lease (see releaseOne)
       ctx.cache.requestDrain();
       ctx.counters.local[C_REFUSED_EXHAUSTED]!++;
       if (throwIfExhausted) throw arenaExhausted(1);
@@ -481,7 +492,15 @@ export class Lease {
     return seg;
   }
 
-  private allocMany(n: number): MemorySegment[] | null {
+  /**
+   * `wakeOnUndo`: after undoing the charge of a failed attempt, wake the waiters (a waiter on
+   * this lease whose limit is the whole arena may have been refused by that charge; see
+   * releaseOne). A waiter's own retries pass false: two waiters whose requests both exceed what
+   * is free would otherwise wake each other with every failed retry, forever (review finding).
+   * A waiter refused by another waiter's in-flight charge is then woken by the next release or
+   * by its POLL_MS re-check.
+   */
+  private allocMany(n: number, wakeOnUndo = true): MemorySegment[] | null {
     const ctx = this.ctx;
     if (ctx.isClosed()) throw arenaClosed();
     if (n === 0) {
@@ -492,6 +511,7 @@ export class Lease {
     const got = takeExactly(this.ctx, this.slot, this.reserveSegments, n);
     if (got === null) {
       uncharge(ctx.i32, this.usedIdx, n);
+      if (wakeOnUndo) wakeWaiters(ctx.i32);
       ctx.cache.requestDrain();
       return null;
     }

@@ -44,6 +44,14 @@ export function takeExactly(ctx: ArenaCore, slot: number, reserve: number, n: nu
   const need = n - fromCache;
   let claimed = 0;
   let drawn = 0;
+  if (need > 0 && ctx.segCount() >= ctx.maxSegments) {
+    // A refusal that is certain claims nothing, so it gives nothing back and wakes nobody:
+    // two waiters whose requests both exceed what is free would otherwise wake each other with
+    // their give-backs, forever (review finding). A give after this read bumps the epoch, so
+    // a waiter refused here is woken by it.
+    const reserveLeft = reserve > 0 ? reserve - Atomics.load(ctx.i32, leaseWord(ctx.layout, slot, L_RES_USED)) : 0;
+    if (ctx.central.available() + reserveLeft < need) return null;
+  }
   if (need > 0) {
     claimed = ctx.central.claim(need);
     while (claimed < need && ctx.grow()) claimed += ctx.central.claim(need - claimed);

@@ -6,8 +6,9 @@
  *              Atomics.add(+1) when a context's queue becomes non-empty, Atomics.sub(-1) when
  *              it empties; the thread's T_WAITING word mirrors its share (set before the add,
  *              cleared before the sub), so reclaimThread can take back a dead thread's share
- *              (regression: a thread that died while waiting left W_WAITERS > 0 forever). A plain read by releasers is enough: a stale 0 only delays a wake
- *              until the waiter's periodic re-check (POLL_MS).
+ *              (regression: a thread that died while waiting left W_WAITERS > 0 forever).
+ *              A plain read by releasers is enough: a stale 0 only delays a wake until the
+ *              waiter's periodic re-check (POLL_MS).
  *   W_EPOCH    bumped (Atomics.add) and notified, while W_WAITERS > 0, by anyone who gives
  *              segments back to the central list (free-list give, cache flush, grow) and by a
  *              release once more after its uncharge (lease.ts releaseOne); waiters wait on it

@@ -23,7 +23,7 @@
  * Only plain objects (prototype Object.prototype or null) and arrays are walked; a segment inside
  * a Map, a Set or a class instance is not found (structured clone would then fail to copy it).
  */
-import { internal, invalidArgument } from '../errors.js';
+import { foreignSegment, internal, invalidArgument } from '../errors.js';
 import type { Arena } from '../core/arena.js';
 import type { Lease } from '../core/lease.js';
 import { MemorySegment } from '../core/segment.js';
@@ -47,13 +47,17 @@ const isPlainObject = (v: object): boolean => {
   return proto === Object.prototype || proto === null;
 };
 
-/** Slot side: the result with segments replaced by the mark, and their handles in walk order. */
-export function encodeResult(value: unknown): EncodedResult {
+/**
+ * Slot side: the result with segments replaced by the mark, and their handles in walk order.
+ * With `arena`, a segment of any other arena is refused (ERR_FOREIGN_SEGMENT): a handle names a
+ * segment only within its arena, so it would name some other segment of the TaskManager's.
+ */
+export function encodeResult(value: unknown, arena?: Arena): EncodedResult {
   if (typeof value !== 'object' || value === null) {
     if (typeof value === 'function' || typeof value === 'symbol') throw notCloneable('the result', value);
     return { value, segments: 0 };
   }
-  const walk = new EncodeWalk();
+  const walk = new EncodeWalk(arena?.descriptor.id);
   const out = walk.encode(value, 'result');
   if (walk.count === 0) return { value: out, segments: 0 };
   if (walk.cyclic) {
@@ -68,6 +72,8 @@ class EncodeWalk {
   cyclic = false;
   readonly handles: number[] = [];
   readonly mark: SegmentMark = { [SEGMENT_MARK_KEY]: true };
+
+  constructor(private readonly arenaId: number | undefined) {}
   /** Objects seen: their encoded form (themselves while still being walked: a cycle). */
   private readonly memo = new Map<object, unknown>();
   /** Containers on the current path. */
@@ -75,6 +81,7 @@ class EncodeWalk {
 
   encode(v: object, path: string): unknown {
     if (v instanceof MemorySegment) {
+      if (this.arenaId !== undefined && v.arenaId !== this.arenaId) throw foreignSegment(`${path} (segment ${v.index})`, 'arena');
       this.count++;
       this.handles.push(v.handle);
       return this.mark;
@@ -135,29 +142,44 @@ export function moveResult(encoded: EncodedResult, arena: Arena, from: Lease, in
   if (!(handles instanceof Float64Array) || handles.length !== count || typeof mark !== 'object' || mark === null) {
     throw invalidArgument('result', 'is not an encoded task result', encoded);
   }
+  // Find every mark first, and only then move anything: a mismatch is refused while the
+  // segments are still the task lease's (its close releases them), never half-way.
+  if (value === mark) {
+    if (count !== 1) throw internal(`a task result held ${count} segment marks, but 1 was found`);
+    const seg = arena.segment(handles[0]!);
+    from.transferMany([seg], into);
+    return seg;
+  }
+  const holders: Record<string | number, unknown>[] = [];
+  const keys: (string | number)[] = [];
+  const seen = new Set<object>();
+  const visit = (v: unknown): void => {
+    if (holders.length === count || typeof v !== 'object' || v === null || v === mark || seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length && holders.length < count; i++) {
+        if (v[i] === mark) {
+          holders.push(v as unknown as Record<number, unknown>);
+          keys.push(i);
+        } else visit(v[i]);
+      }
+    } else if (isPlainObject(v)) {
+      const rec = v as Record<string, unknown>;
+      for (const key of Object.keys(rec)) {
+        if (holders.length === count) break;
+        if (rec[key] === mark) {
+          holders.push(rec);
+          keys.push(key);
+        } else visit(rec[key]);
+      }
+    }
+  };
+  visit(value);
+  if (holders.length !== count) throw internal(`a task result held ${count} segment marks, but ${holders.length} were found`);
   // The distinct segments (a segment may appear twice in a result): one transferMany for all.
   const bySegment = new Map<number, MemorySegment>();
   for (const h of handles) if (!bySegment.has(h)) bySegment.set(h, arena.segment(h));
   from.transferMany([...bySegment.values()], into);
-  let next = 0;
-  const seen = new Set<object>();
-  const visit = (v: unknown): unknown => {
-    if (next === count || typeof v !== 'object' || v === null) return v;
-    if (v === mark) return bySegment.get(handles[next++]!);
-    if (seen.has(v)) return v;
-    seen.add(v);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && next < count; i++) v[i] = visit(v[i]);
-    } else if (isPlainObject(v)) {
-      const rec = v as Record<string, unknown>;
-      for (const key of Object.keys(rec)) {
-        if (next === count) break;
-        rec[key] = visit(rec[key]);
-      }
-    }
-    return v;
-  };
-  const out = visit(value);
-  if (next !== count) throw internal(`a task result held ${count} segment marks, but ${next} were found`);
-  return out;
+  for (let i = 0; i < count; i++) holders[i]![keys[i]!] = bySegment.get(handles[i]!);
+  return value;
 }

@@ -38,7 +38,7 @@ import {
   TASK_MANAGER_DEFAULTS, resolveTaskManagerOptions, resolveTaskMemory, type ResolvedTaskManagerOptions, type RunOptions,
   type SpawnOptions, type TaskManagerOptions,
 } from '../options.js';
-import type { SlotAnnouncement, SlotRequest, SlotResponse, SlotWorkerData } from '../protocol.js';
+import type { SlotRequest, SlotResponse, SlotWorkerData } from '../protocol.js';
 import { Admission } from './admission.js';
 import { ActorLink, makeActor, registerArena, type Actor } from './actor.js';
 import { actorClosed, errorFromData, managerClosed, queueFull, resultNeedsInto, taskCrashed } from './pool-errors.js';
