@@ -26,7 +26,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { Arena } from '../src/index.js';
+import { Arena, type Lease } from '../src/index.js';
 import { W_EPOCH } from '../src/core/layout.js';
 import type { WakeWaiterData, WakeWaiterReport } from './fixtures/wake-waiter-worker.js';
 import { arenasClosedAfterEach, expectAuditOk } from './helpers.js';
@@ -40,17 +40,23 @@ const HANDOFF_MS = 20_000;
 
 const { arena, track } = arenasClosedAfterEach({ size: 2 * S, segmentSize: S });
 
+/** Start the waiter worker on `lease` (it waits for `count` segments; `sync` counts its armed waits). */
+function startWaiter(a: Arena, lease: Lease, count: number): {
+  sync: Int32Array; worker: Worker; exited: Promise<unknown[]>; reported: Promise<[WakeWaiterReport]>;
+} {
+  if (!existsSync(WORKER_URL)) throw new Error(`${fileURLToPath(WORKER_URL)} is missing: run \`npm run build\` first`);
+  const sync = new Int32Array(new SharedArrayBuffer(4));
+  const data: WakeWaiterData = { arena: a.descriptor, lease: lease.descriptor, sync: sync.buffer, timeout: WAIT_MS, count };
+  const worker = new Worker(WORKER_URL, { workerData: data });
+  return { sync, worker, exited: once(worker, 'exit'), reported: once(worker, 'message') as Promise<[WakeWaiterReport]> };
+}
+
 describe('allocateAsync: no lost wake after a release (regression: ~100 ms waits)', () => {
   it('a waiter on a shared unlimited lease that retries between the release\'s wake and its uncharge is woken again', async () => {
-    if (!existsSync(WORKER_URL)) throw new Error(`${fileURLToPath(WORKER_URL)} is missing: run \`npm run build\` first`);
     const a = arena({ size: 2 * S, segmentSize: S, unsafeDisableWaitPoll: true });
     const lease = a.lease({ name: 'shared' }); // no limit: the whole arena
     const held = lease.allocateMany(2); // every segment
-    const sync = new Int32Array(new SharedArrayBuffer(4));
-    const data: WakeWaiterData = { arena: a.descriptor, lease: lease.descriptor, sync: sync.buffer, timeout: WAIT_MS };
-    const worker = new Worker(WORKER_URL, { workerData: data });
-    const exited = once(worker, 'exit');
-    const reported = once(worker, 'message') as Promise<[WakeWaiterReport]>;
+    const { sync, worker, exited, reported } = startWaiter(a, lease, 1);
     try {
       // The waiter tried, found the lease full, and sleeps on the epoch.
       const first = Atomics.waitAsync(sync, 0, 0, HANDOFF_MS);
@@ -170,18 +176,13 @@ describe('allocateAsync: no lost wake after a release (regression: ~100 ms waits
     // undoes the charge. Inside that window (the undo's Atomics.sub is held) C releases both
     // of its segments: the wakes reach the waiter while A reads 3, its attempt (3 + 2 > 4) is
     // refused and it sleeps. Only a wake after the undo lets it see that 2 are free for A now.
-    if (!existsSync(WORKER_URL)) throw new Error(`${fileURLToPath(WORKER_URL)} is missing: run \`npm run build\` first`);
     const a = arena({ size: 4 * S, segmentSize: S, unsafeDisableWaitPoll: true });
     const leaseA = a.lease({ name: 'A' });
     const leaseC = a.lease({ name: 'C' });
     const heldA = leaseA.allocateMany(2);
     const heldC = leaseC.allocateMany(2);
     a.flushCache();
-    const sync = new Int32Array(new SharedArrayBuffer(4));
-    const data: WakeWaiterData = { arena: a.descriptor, lease: leaseA.descriptor, sync: sync.buffer, timeout: WAIT_MS, count: 2 };
-    const worker = new Worker(WORKER_URL, { workerData: data });
-    const exited = once(worker, 'exit');
-    const reported = once(worker, 'message') as Promise<[WakeWaiterReport]>;
+    const { sync, worker, exited, reported } = startWaiter(a, leaseA, 2);
     try {
       const first = Atomics.waitAsync(sync, 0, 0, HANDOFF_MS);
       if (first.async) await first.value;
@@ -227,17 +228,12 @@ describe('allocateAsync: no lost wake after a release (regression: ~100 ms waits
     // 4 segments, 1 free. A worker waits for 2 on one lease, this thread waits for 2 on another.
     // An attempt used to claim the free one's count, fail, and give it back: a bump that woke
     // the other waiter, whose attempt did the same: a storm of wakes with nothing changing.
-    if (!existsSync(WORKER_URL)) throw new Error(`${fileURLToPath(WORKER_URL)} is missing: run \`npm run build\` first`);
     const a = arena({ size: 4 * S, segmentSize: S, unsafeDisableWaitPoll: true });
     const hog = a.lease({ name: 'hog' });
     const held = hog.allocateMany(3);
     a.flushCache(); // the free one is on the central list
-    const sync = new Int32Array(new SharedArrayBuffer(4));
     const other = a.lease({ name: 'worker' });
-    const data: WakeWaiterData = { arena: a.descriptor, lease: other.descriptor, sync: sync.buffer, timeout: WAIT_MS, count: 2 };
-    const worker = new Worker(WORKER_URL, { workerData: data });
-    const exited = once(worker, 'exit');
-    const reported = once(worker, 'message') as Promise<[WakeWaiterReport]>;
+    const { sync, worker, exited, reported } = startWaiter(a, other, 2);
     const control = a.descriptor.control;
     const realWaitAsync = Atomics.waitAsync;
     let armedHere = 0;
