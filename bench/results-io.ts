@@ -75,7 +75,10 @@ export function loadAverage(): number[] {
   return loadavg().map((x) => Math.round(x * 100) / 100);
 }
 
-/** HEAD and whether tracked files differ from it, read without taking git's index lock. */
+/**
+ * HEAD and whether tracked files differ from it, read without taking git's index lock. The
+ * results directory itself does not count: a run rewrites the committed results it replaces.
+ */
 export function gitState(cwd: string): { commit: string | null; dirty: boolean | null } {
   const git = (...args: string[]): string =>
     execFileSync('git', ['--no-optional-locks', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -83,7 +86,7 @@ export function gitState(cwd: string): { commit: string | null; dirty: boolean |
     const commit = git('rev-parse', '--short=12', 'HEAD');
     let dirty: boolean | null = null;
     try {
-      dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+      dirty = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results') !== '';
     } catch {
       dirty = null;
     }
