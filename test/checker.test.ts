@@ -88,6 +88,11 @@ describe('interleaving checker: regressions in src/core it found (fixed)', () =>
     expectNoFailures(p.failures);
   }, 120_000);
 
+  it('close-transfer-out: no transfer out of a closing lease moves after the close freed others (PCT)', async () => {
+    const p = await runSeeded(checker, 'pct', 1, 3000, 'none', { scenario: curated('close-transfer-out') });
+    expectNoFailures(p.failures);
+  }, 120_000);
+
   // random-36450r: a failing allocateMany undid its reservation draws ignoring a false
   // restoreReservation() (a concurrent release had restored one already), dropping a unit of
   // capacity (fixed: such a unit goes back to W_AVAIL).

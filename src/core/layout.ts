@@ -118,6 +118,8 @@ export const L_RES_USED = 4;
 export const L_UID = 5;
 /** Segments released by `close()` (leaks) over the lease's life. */
 export const L_LEAKED = 6;
+/** Transfers out of the lease in flight (low bits) and the CLOSING bit; see lease-table.ts. */
+export const L_OUT = 7;
 
 // ---- segment table --------------------------------------------------------------------------
 export const SEG_WORDS = 4;

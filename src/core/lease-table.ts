@@ -34,7 +34,7 @@
  *     with 4096 round-robin slots a slot's successor always had the same bits, and a closed
  *     Lease object allocated into it.)
  */
-import { L_LEAKED, L_LIMIT, L_PEAK, L_RES_USED, L_RESERVE, L_UID, L_USED, W_LEASE_CURSOR, W_LEASE_UID, leaseSlotForCursor, leaseWord, type Layout } from './layout.js';
+import { L_LEAKED, L_LIMIT, L_OUT, L_PEAK, L_RES_USED, L_RESERVE, L_UID, L_USED, W_LEASE_CURSOR, W_LEASE_UID, leaseSlotForCursor, leaseWord, type Layout } from './layout.js';
 
 export const COUNT_MASK = (1 << 21) - 1;
 export const CLOSED_BIT = 1 << 31;
@@ -63,6 +63,7 @@ export function openLease(i32: Int32Array, l: Layout, limit: number, reserve: nu
     Atomics.store(i32, leaseWord(l, slot, L_RES_USED), 0);
     Atomics.store(i32, leaseWord(l, slot, L_PEAK), 0);
     Atomics.store(i32, leaseWord(l, slot, L_LEAKED), 0);
+    Atomics.store(i32, leaseWord(l, slot, L_OUT), 0);
     // Next incarnation of this slot; the previous occupant's word still holds its own.
     const usedIdx = leaseWord(l, slot, L_USED);
     const base = usedBase(((Atomics.load(i32, usedIdx) >>> INC_SHIFT) & INC_MASK) + 1);
@@ -178,6 +179,43 @@ export function readLease(i32: Int32Array, l: Layout, slot: number): LeaseWords 
 }
 
 /** Free the slot (the closer, after every segment is gone). */
+/**
+ * L_OUT: transfers out of a lease in flight, and its CLOSING bit. It makes close() atomic
+ * against transfers out of the closing lease (found by the interleaving checker: a transfer
+ * that passed its checks before the close's mark could still move its segment after the close
+ * had released others that a third thread reused; no sequential order explains that).
+ *   transfer out   pinOut (CAS +1, refused once CLOSING is set) before it charges its target;
+ *                  unpinOut (−1) after its last write. A refused pin waits until the lease reads
+ *                  closed, then fails ERR_LEASE_CLOSED (it linearizes after the close's mark).
+ *   close()        sets CLOSING, waits until no pin is left, and only then marks USED closed:
+ *                  every transfer that got a pin has moved (or failed) before the mark.
+ * Dekker pair, all seq-cst: a pinner writes L_OUT then reads nothing else of it; the closer
+ * sets CLOSING then reads the count. Either the pin's CAS sees CLOSING (refused) or the closer
+ * sees the pin (waits). openLease resets the word.
+ */
+export const OUT_CLOSING = 1 << 30;
+
+export function pinOut(i32: Int32Array, outIdx: number): boolean {
+  for (;;) {
+    const v = Atomics.load(i32, outIdx);
+    if ((v & OUT_CLOSING) !== 0) return false;
+    if (Atomics.compareExchange(i32, outIdx, v, v + 1) === v) return true;
+  }
+}
+
+export function unpinOut(i32: Int32Array, outIdx: number): void {
+  Atomics.sub(i32, outIdx, 1);
+}
+
+/** Set CLOSING; returns the transfers out still in flight. */
+export function beginClosing(i32: Int32Array, outIdx: number): number {
+  return (Atomics.or(i32, outIdx, OUT_CLOSING) | OUT_CLOSING) & ~OUT_CLOSING;
+}
+
+export function pinsInFlight(i32: Int32Array, outIdx: number): number {
+  return Atomics.load(i32, outIdx) & ~OUT_CLOSING;
+}
+
 export function freeLeaseSlot(i32: Int32Array, l: Layout, slot: number): void {
   Atomics.store(i32, leaseWord(l, slot, L_UID), 0);
 }

@@ -21,10 +21,10 @@ import {
   ArenaError, aborted, arenaClosed, arenaExhausted, foreignSegment, invalidArgument, leaseClosed, leaseLimit, segmentReleased,
 } from '../errors.js';
 import type { ArenaCore } from './arena-core.js';
-import { L_LEAKED, L_PEAK, L_RES_USED, L_UID, L_USED, leaseWord } from './layout.js';
+import { L_LEAKED, L_OUT, L_PEAK, L_RES_USED, L_UID, L_USED, leaseWord } from './layout.js';
 import {
-  CHARGED, COUNT_MASK, OVER_LIMIT, charge, chargeLate, freeLeaseSlot, markClosed, raisePeak, restoreReservation,
-  uncharge,
+  CHARGED, COUNT_MASK, OUT_CLOSING, OVER_LIMIT, beginClosing, charge, chargeLate, freeLeaseSlot, markClosed, pinOut, pinsInFlight, raisePeak,
+  restoreReservation, uncharge, unpinOut,
 } from './lease-table.js';
 import { LAST_POISONED, bumpGeneration, genIdx, lastIdx, stateIdx, stateOwned } from './segment-table.js';
 import { MemorySegment } from './segment.js';
@@ -85,6 +85,7 @@ export class Lease {
   private readonly usedIdx: number;
   private readonly peakIdx: number;
   private readonly uidIdx: number;
+  private readonly outIdx: number;
   private closedLocal = false;
   /** Peak seen when this object learned the lease was closed (the slot may be reused later). */
   private finalPeak = 0;
@@ -102,6 +103,7 @@ export class Lease {
     this.usedIdx = leaseWord(ctx.layout, slot, L_USED);
     this.peakIdx = leaseWord(ctx.layout, slot, L_PEAK);
     this.uidIdx = leaseWord(ctx.layout, slot, L_UID);
+    this.outIdx = leaseWord(ctx.layout, slot, L_OUT);
   }
 
   /** Hard limit in bytes. */
@@ -237,6 +239,15 @@ export class Lease {
     this.checkTarget(to);
     this.checkOwned(segment);
     if (to.slot === this.slot) return;
+    this.pinForTransfer();
+    try {
+      this.transferPinned(segment, to);
+    } finally {
+      unpinOut(this.ctx.i32, this.outIdx);
+    }
+  }
+
+  private transferPinned(segment: MemorySegment, to: Lease): void {
     const ctx = this.ctx;
     const i32 = ctx.i32;
     const l = ctx.layout;
@@ -290,13 +301,25 @@ export class Lease {
     const ctx = this.ctx;
     if (ctx.detached) throw arenaClosed();
     const i32 = ctx.i32;
+    // No transfer out may move a segment after the mark (lease-table.ts, L_OUT): stop new ones,
+    // and let those already under way finish first.
+    const deadline = Date.now() + CLOSE_SETTLE_MS;
+    if (this.stillOwnsSlot()) {
+      let pins = beginClosing(i32, this.outIdx);
+      if (!this.stillOwnsSlot()) {
+        // Another close() of this lease finished and the slot went to a new lease meanwhile:
+        // the CLOSING bit is not ours to set there.
+        Atomics.and(i32, this.outIdx, ~OUT_CLOSING);
+        pins = 0;
+      }
+      while (pins > 0 && Date.now() <= deadline) pins = pinsInFlight(i32, this.outIdx);
+    }
     this.finalPeak = Atomics.load(i32, this.peakIdx);
     const charged = markClosed(i32, this.usedIdx, this.base);
     this.closedLocal = true;
     if (charged < 0) return 0; // closed by another thread first
     let released = 0;
     let remaining = charged;
-    const deadline = Date.now() + CLOSE_SETTLE_MS;
     const leaked: number[] | undefined = ctx.debug ? [] : undefined;
     while (remaining > 0) {
       released += this.releaseAllOwned(leaked);
@@ -340,6 +363,12 @@ export class Lease {
     if (this.closedLocal) return 0;
     const ctx = this.ctx;
     const i32 = ctx.i32;
+    // A dead thread's lease: no pin wait (a pin of the dead thread would never go), but no new
+    // transfer out may start either.
+    if (this.stillOwnsSlot()) {
+      beginClosing(i32, this.outIdx);
+      if (!this.stillOwnsSlot()) Atomics.and(i32, this.outIdx, ~OUT_CLOSING); // as in close()
+    }
     this.finalPeak = Atomics.load(i32, this.peakIdx);
     const charged = markClosed(i32, this.usedIdx, this.base);
     this.closedLocal = true;
@@ -370,6 +399,16 @@ export class Lease {
     this.checkAllOwned(segments);
     const n = segments.length;
     if (n === 0 || to.slot === this.slot) return;
+    this.pinForTransfer();
+    try {
+      this.transferManyPinned(segments, to);
+    } finally {
+      unpinOut(this.ctx.i32, this.outIdx);
+    }
+  }
+
+  private transferManyPinned(segments: readonly MemorySegment[], to: Lease): void {
+    const n = segments.length;
     if (this.reserveSegments > 0 && hasDraws(this.ctx, this.slot)) {
       // Reservation draws leave only one by one, each backed by a general unit.
       for (const seg of segments) this.transfer(seg, to);
@@ -417,6 +456,27 @@ export class Lease {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  /**
+   * Take a transfer-out pin (lease-table.ts, L_OUT). Refused while this lease is closing: then
+   * wait until it reads closed (the closer waits only for pins taken before, so this is short),
+   * and fail as an operation that came after the close.
+   */
+  private pinForTransfer(): void {
+    const i32 = this.ctx.i32;
+    if (pinOut(i32, this.outIdx)) return;
+    const deadline = Date.now() + CLOSE_SETTLE_MS;
+    while (!this.closedSince() && Date.now() <= deadline) {
+      // spin: the closer is between its CLOSING bit and its mark
+    }
+    this.closedLocal = true;
+    throw leaseClosed(this.name);
+  }
+
+  /** True once this lease's USED word says it was closed (or its slot moved on). */
+  private closedSince(): boolean {
+    return (Atomics.load(this.ctx.i32, this.usedIdx) & ~COUNT_MASK) !== this.base;
+  }
 
   /** @internal Throws unless both this lease and its arena object are open. */
   ensureOpen(): void {
