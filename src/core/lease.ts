@@ -239,12 +239,7 @@ export class Lease {
     this.checkTarget(to);
     this.checkOwned(segment);
     if (to.slot === this.slot) return;
-    this.pinForTransfer();
-    try {
-      this.transferPinned(segment, to);
-    } finally {
-      unpinOut(this.ctx.i32, this.outIdx);
-    }
+    this.pinnedOut(() => this.transferPinned(segment, to));
   }
 
   private transferPinned(segment: MemorySegment, to: Lease): void {
@@ -399,12 +394,7 @@ export class Lease {
     this.checkAllOwned(segments);
     const n = segments.length;
     if (n === 0 || to.slot === this.slot) return;
-    this.pinForTransfer();
-    try {
-      this.transferManyPinned(segments, to);
-    } finally {
-      unpinOut(this.ctx.i32, this.outIdx);
-    }
+    this.pinnedOut(() => this.transferManyPinned(segments, to));
   }
 
   private transferManyPinned(segments: readonly MemorySegment[], to: Lease): void {
@@ -458,13 +448,20 @@ export class Lease {
   // ---- internals ---------------------------------------------------------------------------
 
   /**
-   * Take a transfer-out pin (lease-table.ts, L_OUT). Refused while this lease is closing: then
-   * wait until it reads closed (the closer waits only for pins taken before, so this is short),
+   * Run a transfer out under a pin (lease-table.ts, L_OUT), dropped after its last write.
+   * Refused while this lease is closing: then wait until it reads closed (the closer waits only for pins taken before, so this is short),
    * and fail as an operation that came after the close.
    */
-  private pinForTransfer(): void {
+  private pinnedOut(move: () => void): void {
     const i32 = this.ctx.i32;
-    if (pinOut(i32, this.outIdx)) return;
+    if (pinOut(i32, this.outIdx)) {
+      try {
+        move();
+      } finally {
+        unpinOut(i32, this.outIdx);
+      }
+      return;
+    }
     const deadline = Date.now() + CLOSE_SETTLE_MS;
     while (!this.closedSince() && Date.now() <= deadline) {
       // spin: the closer is between its CLOSING bit and its mark

@@ -144,12 +144,6 @@ export function moveResult(encoded: EncodedResult, arena: Arena, from: Lease, in
   }
   // Find every mark first, and only then move anything: a mismatch is refused while the
   // segments are still the task lease's (its close releases them), never half-way.
-  if (value === mark) {
-    if (count !== 1) throw internal(`a task result held ${count} segment marks, but 1 was found`);
-    const seg = arena.segment(handles[0]!);
-    from.transferMany([seg], into);
-    return seg;
-  }
   const holders: Record<string | number, unknown>[] = [];
   const keys: (string | number)[] = [];
   const seen = new Set<object>();
@@ -174,12 +168,14 @@ export function moveResult(encoded: EncodedResult, arena: Arena, from: Lease, in
       }
     }
   };
-  visit(value);
+  // The value sits in a box, so a result that is one segment is a mark like any other.
+  const box: unknown[] = [value];
+  visit(box);
   if (holders.length !== count) throw internal(`a task result held ${count} segment marks, but ${holders.length} were found`);
   // The distinct segments (a segment may appear twice in a result): one transferMany for all.
   const bySegment = new Map<number, MemorySegment>();
   for (const h of handles) if (!bySegment.has(h)) bySegment.set(h, arena.segment(h));
   from.transferMany([...bySegment.values()], into);
   for (let i = 0; i < count; i++) holders[i]![keys[i]!] = bySegment.get(handles[i]!);
-  return value;
+  return box[0];
 }
